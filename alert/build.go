@@ -1,0 +1,263 @@
+package alert
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/imdsguard/imdsguard/detect"
+	"github.com/imdsguard/imdsguard/detect/esql"
+	"github.com/imdsguard/imdsguard/rule"
+)
+
+// Input is one audit event handed to the alert builders.
+type Input struct {
+	Event *auditv1.Event
+	// Raw is the audit event as read, kept for formats that embed it.
+	Raw json.RawMessage
+	// Time is when the request was received (falling back to the stage
+	// time, then to the time its log store gave it).
+	Time   time.Time
+	Source Source
+}
+
+// stageRank orders audit stages; a later stage carries the final outcome.
+func stageRank(s auditv1.Stage) int {
+	switch s {
+	case auditv1.StageRequestReceived:
+		return 0
+	case auditv1.StageResponseStarted:
+		return 1
+	case auditv1.StageResponseComplete:
+		return 2
+	case auditv1.StagePanic:
+		return 3
+	}
+	return -1
+}
+
+// OutcomeOf reads the outcome of a request from one of its audit events.
+func OutcomeOf(ev *auditv1.Event) (string, int32) {
+	if ev.Stage == auditv1.StageRequestReceived || ev.ResponseStatus == nil || ev.ResponseStatus.Code == 0 {
+		return OutcomeUnknown, 0
+	}
+	code := ev.ResponseStatus.Code
+	switch {
+	case code == 101 || (code >= 200 && code < 300):
+		return OutcomeAllowed, code
+	case code == 401 || code == 403:
+		return OutcomeDenied, code
+	case code == 400 && isAdmissionDenial(ev.ResponseStatus.Message):
+		return OutcomeDenied, code
+	}
+	return OutcomeFailed, code
+}
+
+// isAdmissionDenial recognises the message the API server gives when an
+// admission webhook refuses a request without a code of its own (the code
+// is then raised to 400).
+func isAdmissionDenial(msg string) bool {
+	return strings.Contains(msg, "admission webhook") && strings.Contains(msg, "denied the request")
+}
+
+func userOf(ev *auditv1.Event) User {
+	u := User{Username: ev.User.Username, UID: ev.User.UID, Groups: ev.User.Groups}
+	if u.Groups == nil {
+		u.Groups = []string{}
+	}
+	if ev.ImpersonatedUser != nil {
+		u.ImpersonatedUser = ev.ImpersonatedUser.Username
+		u.ImpersonatedGroups = ev.ImpersonatedUser.Groups
+	}
+	return u
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// FromESQLRow builds the alert the published rule gives for one event.
+func FromESQLRow(in Input, row esql.Row) *Alert {
+	ev := in.Event
+	x := detect.ExecFromEvent(ev)
+	r := rule.ESQL
+	a := &Alert{
+		SchemaVersion:     SchemaVersion,
+		ID:                MakeID("esql", r.ID, string(ev.AuditID), string(ev.Stage), ev.RequestURI),
+		Engine:            "esql",
+		Rule:              RefFor(r),
+		Timestamp:         formatTime(in.Time),
+		Time:              in.Time,
+		AuditID:           string(ev.AuditID),
+		Stage:             string(ev.Stage),
+		Verb:              ev.Verb,
+		User:              userOf(ev),
+		SourceIPs:         nonNil(ev.SourceIPs),
+		UserAgent:         ev.UserAgent,
+		Namespace:         x.Namespace,
+		Pod:               x.Pod,
+		Container:         x.Container,
+		Command:           nonNil(x.Command),
+		ExecutedCommand:   row.ExecutedCommand,
+		CloudTarget:       row.CloudTarget,
+		IsCredentialTheft: row.CredentialTheft,
+		QueryError:        x.QueryError,
+		Sources:           []Source{in.Source},
+		Events:            []json.RawMessage{in.Raw},
+	}
+	if ev.ResponseStatus != nil {
+		a.ResponseCode = ev.ResponseStatus.Code
+	}
+	return a
+}
+
+// Sessions folds the events of strict-engine detections into one alert per
+// exec session (audit ID). Events repeated with the same stage, as when a
+// log is read twice or a webhook batch is retried, are counted once.
+type Sessions struct {
+	byID map[string]*session
+}
+
+type session struct {
+	alert    *Alert
+	first    time.Time
+	latest   *auditv1.Event
+	stageSet map[auditv1.Stage]bool
+	parts    []part
+}
+
+// part is one audit event of a session.
+type part struct {
+	stage auditv1.Stage
+	src   Source
+	raw   json.RawMessage
+}
+
+// NewSessions returns an empty fold.
+func NewSessions() *Sessions { return &Sessions{byID: map[string]*session{}} }
+
+// Add records one event of a session the strict engine flagged.
+func (s *Sessions) Add(in Input, x detect.Exec, v detect.Verdict) {
+	ev := in.Event
+	key := string(ev.AuditID)
+	if key == "" {
+		// Without an audit ID an event cannot be tied to others.
+		key = "\x00" + in.Source.File + "\x00" + ev.RequestURI + "\x00" + in.Time.String()
+	}
+	se := s.byID[key]
+	if se == nil {
+		r := rule.Strict
+		se = &session{stageSet: map[auditv1.Stage]bool{}, first: in.Time}
+		se.alert = &Alert{
+			SchemaVersion:     SchemaVersion,
+			ID:                MakeID("strict", r.ID, key),
+			Engine:            "strict",
+			Rule:              RefFor(r),
+			AuditID:           string(ev.AuditID),
+			Verb:              ev.Verb,
+			User:              userOf(ev),
+			SourceIPs:         nonNil(ev.SourceIPs),
+			UserAgent:         ev.UserAgent,
+			Namespace:         x.Namespace,
+			Pod:               x.Pod,
+			Container:         x.Container,
+			Command:           nonNil(x.Command),
+			ExecutedCommand:   QuoteArgv(x.Command),
+			CloudTarget:       v.CloudTarget,
+			IsCredentialTheft: v.TheftLabel(),
+			Access:            v.Access,
+			Indicators:        v.Indicators,
+			Normalized:        v.Normalized,
+			QueryError:        x.QueryError,
+		}
+		s.byID[key] = se
+	}
+	if se.stageSet[ev.Stage] {
+		return
+	}
+	se.stageSet[ev.Stage] = true
+	src := in.Source
+	src.Stage = string(ev.Stage)
+	se.parts = append(se.parts, part{stage: ev.Stage, src: src, raw: in.Raw})
+	if !in.Time.IsZero() && (se.first.IsZero() || in.Time.Before(se.first)) {
+		se.first = in.Time
+	}
+	if se.latest == nil || stageRank(ev.Stage) > stageRank(se.latest.Stage) {
+		se.latest = ev
+	}
+}
+
+// Len is the number of sessions so far.
+func (s *Sessions) Len() int { return len(s.byID) }
+
+// Alerts returns one alert per session, sorted by time then audit ID.
+func (s *Sessions) Alerts() []*Alert {
+	out := make([]*Alert, 0, len(s.byID))
+	for _, se := range s.byID {
+		a := se.alert
+		sort.SliceStable(se.parts, func(i, j int) bool { return stageRank(se.parts[i].stage) < stageRank(se.parts[j].stage) })
+		a.Stages, a.Sources, a.Events = nil, nil, nil
+		for _, p := range se.parts {
+			a.Stages = append(a.Stages, string(p.stage))
+			a.Sources = append(a.Sources, p.src)
+			a.Events = append(a.Events, p.raw)
+		}
+		a.Time = se.first
+		a.Timestamp = formatTime(se.first)
+		a.Outcome, a.ResponseCode = OutcomeOf(se.latest)
+		out = append(out, a)
+	}
+	Sort(out)
+	return out
+}
+
+// Sort orders alerts by time, then audit ID, then stage, then id, so output
+// is the same whatever order the input was read in.
+func Sort(as []*Alert) {
+	sort.SliceStable(as, func(i, j int) bool {
+		a, b := as[i], as[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		if a.AuditID != b.AuditID {
+			return a.AuditID < b.AuditID
+		}
+		if a.Stage != b.Stage {
+			return stageRank(auditv1.Stage(a.Stage)) < stageRank(auditv1.Stage(b.Stage))
+		}
+		return a.ID < b.ID
+	})
+}
+
+// QuoteArgv renders argv as a POSIX shell command line, quoting only where
+// needed, so an analyst sees the argument boundaries.
+func QuoteArgv(argv []string) string {
+	var b strings.Builder
+	for i, arg := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		q, err := syntax.Quote(arg, syntax.LangBash)
+		if err != nil {
+			// Quote refuses only NUL bytes, which no argv can hold; keep
+			// the text visible rather than drop it.
+			q = "'" + strings.ReplaceAll(arg, "'", `'\''`) + "'"
+		}
+		b.WriteString(q)
+	}
+	return b.String()
+}
