@@ -295,7 +295,13 @@ func (f *file) readDocument(src io.Reader) {
 		if pos >= len(data) {
 			return
 		}
-		dec := json.NewDecoder(bytes.NewReader(data[pos:]))
+		// While recovering, an object is looked for only up to the next
+		// line that opens one, so a damaged document costs linear time.
+		end := len(data)
+		if recovering {
+			end = nextObjectLine(data, pos)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data[pos:end]))
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			f.fail(lines.at(pos+syntaxOffset(err)), fmt.Errorf("malformed JSON: %v", err))
