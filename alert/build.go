@@ -83,11 +83,14 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// TimeFormat is RFC 3339 with microseconds, as audit events carry them.
+const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format(TimeFormat)
 }
 
 // FromESQLRow builds the alert the published rule gives for one event.
