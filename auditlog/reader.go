@@ -62,6 +62,7 @@ func NewReader(opts Options) *Reader {
 
 var (
 	errBinary      = errors.New("binary data, not a JSON audit log; skipped")
+	errNotJSON     = errors.New("no JSON object at the start of any line, not a JSON audit log; skipped")
 	errNotAudit    = errors.New("JSON object is not an audit event, EventList, Elastic document or search response")
 	errInvalidUTF8 = errors.New("invalid UTF-8 (bytes replaced with U+FFFD)")
 )
@@ -128,6 +129,12 @@ func (f *file) readDecoded(br *bufio.Reader) {
 		return
 	}
 	if first != '{' {
+		// A log whose first lines are damaged still has objects at the
+		// start of later lines; a text file without any is not a log.
+		if !bytes.Contains(peek, []byte("\n{")) {
+			f.fail(0, errNotJSON)
+			return
+		}
 		f.readLines(br, nil)
 		return
 	}
@@ -142,7 +149,7 @@ func (f *file) readDecoded(br *bufio.Reader) {
 		f.readLines(br, &line)
 		return
 	}
-	f.readDocument(io.MultiReader(bytes.NewReader(line.data), br))
+	f.readDocument(io.MultiReader(bytes.NewReader(line.raw()), br))
 }
 
 func firstNonSpace(b []byte) byte {
@@ -162,6 +169,19 @@ type line struct {
 	oversized bool
 	size      int
 	ended     bool // ended with '\n'
+	cr        bool // ended with "\r\n"
+}
+
+// raw gives the line back as it was in the input.
+func (l line) raw() []byte {
+	b := l.data
+	if l.cr {
+		b = append(b, '\r')
+	}
+	if l.ended {
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // readLine reads one line up to max bytes; a longer line is consumed to its
@@ -188,7 +208,9 @@ func readLine(br *bufio.Reader, max int) (line, error) {
 		}
 		if l.ended {
 			buf = bytes.TrimSuffix(buf, []byte("\n"))
-			buf = bytes.TrimSuffix(buf, []byte("\r"))
+			if bytes.HasSuffix(buf, []byte("\r")) {
+				buf, l.cr = buf[:len(buf)-1], true
+			}
 		}
 		l.data = buf
 		return l, err
