@@ -40,7 +40,9 @@ func (r rnd) between(lo, hi int64) int64 {
 // for latencies and session lengths.
 func (r rnd) logUniform(lo, hi int64) int64 {
 	a, b := math.Log(float64(lo)), math.Log(float64(hi))
-	return int64(math.Exp(a + r.Float64()*(b-a)))
+	// The conversion keeps the compiler from fusing the multiply and add,
+	// which would change results between architectures.
+	return int64(math.Exp(a + float64(r.Float64()*(b-a))))
 }
 
 const hexDigits = "0123456789abcdef"
@@ -129,6 +131,7 @@ type workload struct {
 	image     string
 	sa        string
 	rsHash    string // pod-template hash of a Deployment's ReplicaSet
+	rsUID     string
 	pods      []*pod
 	id        *identity // the service account, with a token bound to pods[0]
 	exec      bool      // people exec into it
@@ -233,20 +236,20 @@ func newCluster(r rnd) *cluster {
 		c.byName[s.ns+"/"+s.name] = wl
 	}
 	ua := map[string]string{
-		"kube-system/coredns":                        "coredns/v0.0.0 (linux/amd64) kubernetes/$Format",
-		"kube-system/kube-proxy":                     agent("kube-proxy", "linux/amd64"),
-		"kube-system/metrics-server":                 "metrics-server/v0.7.2 (linux/amd64) kubernetes/$Format",
-		"monitoring/prometheus-k8s":                  "prometheus/3.0.1",
-		"monitoring/grafana":                         "Go-http-client/2.0",
-		"argocd/argocd-application-controller":       "argocd-application-controller/v0.0.0 (linux/amd64) kubernetes/$Format",
-		"cert-manager/cert-manager":                  "cert-manager-controller/v1.16.2 (linux/amd64) cert-manager/5b3d4f1f8b3c2a9e0d7f6e5c4b3a29180f7e6d5c",
-		"ci/gitlab-runner":                           "gitlab-runner 17.6.0 (17-6-stable; go1.23.2; linux/amd64)",
-		"prod/api":                                   "Go-http-client/2.0",
-		"payments/payments-api":                      "Go-http-client/2.0",
-		"default/web":                                "Go-http-client/2.0",
-		"prod/web":                                   "Go-http-client/2.0",
-		"prod/redis":                                 "Go-http-client/2.0",
-		"prod/postgres":                              "Go-http-client/2.0",
+		"kube-system/coredns":                  "coredns/v0.0.0 (linux/amd64) kubernetes/$Format",
+		"kube-system/kube-proxy":               agent("kube-proxy", "linux/amd64"),
+		"kube-system/metrics-server":           "metrics-server/v0.7.2 (linux/amd64) kubernetes/$Format",
+		"monitoring/prometheus-k8s":            "prometheus/3.0.1",
+		"monitoring/grafana":                   "Go-http-client/2.0",
+		"argocd/argocd-application-controller": "argocd-application-controller/v0.0.0 (linux/amd64) kubernetes/$Format",
+		"cert-manager/cert-manager":            "cert-manager-controller/v1.16.2 (linux/amd64) cert-manager/5b3d4f1f8b3c2a9e0d7f6e5c4b3a29180f7e6d5c",
+		"ci/gitlab-runner":                     "gitlab-runner 17.6.0 (17-6-stable; go1.23.2; linux/amd64)",
+		"prod/api":                             "Go-http-client/2.0",
+		"payments/payments-api":                "Go-http-client/2.0",
+		"default/web":                          "Go-http-client/2.0",
+		"prod/web":                             "Go-http-client/2.0",
+		"prod/redis":                           "Go-http-client/2.0",
+		"prod/postgres":                        "Go-http-client/2.0",
 	}
 	roles := map[string][2]string{
 		"kube-system/coredns":                  {"system:coredns", "system:coredns"},
