@@ -55,8 +55,12 @@ type Alert struct {
 	ResponseCode      int32              `json:"response_code,omitempty"`
 	Indicators        []detect.Indicator `json:"indicators,omitempty"`
 	Normalized        string             `json:"normalized_command,omitempty"`
-	QueryError        string             `json:"query_error,omitempty"`
-	Sources           []Source           `json:"sources,omitempty"`
+	// Truncated is set when the command exceeded the bounds of shell
+	// normalization; AnalysisNote says which (or why it did not parse).
+	Truncated    bool     `json:"analysis_truncated,omitempty"`
+	AnalysisNote string   `json:"analysis_note,omitempty"`
+	QueryError   string   `json:"query_error,omitempty"`
+	Sources      []Source `json:"sources,omitempty"`
 
 	// Events are the audit events behind the alert, as read, for formats
 	// that carry the original event (ecs).

@@ -185,6 +185,8 @@ func (s *Sessions) Add(in Input, x detect.Exec, v detect.Verdict) {
 			Access:            v.Access,
 			Indicators:        v.Indicators,
 			Normalized:        v.Normalized,
+			Truncated:         v.Truncated,
+			AnalysisNote:      v.NormalizeNote,
 			QueryError:        x.QueryError,
 		}
 		s.byID[key] = se

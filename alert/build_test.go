@@ -108,7 +108,7 @@ func TestQuoteArgv(t *testing.T) {
 		`sh -c 'curl -s x | head'`:                      {"sh", "-c", "curl -s x | head"},
 		`echo ''`:                                       {"echo", ""},
 		`printf $'a\nb'`:                                {"printf", "a\nb"},
-		`echo "it's"`:                                {"echo", "it's"},
+		`echo "it's"`:                                   {"echo", "it's"},
 	}
 	for want, argv := range cases {
 		if got := QuoteArgv(argv); got != want {

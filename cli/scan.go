@@ -21,6 +21,8 @@ type scanFlags struct {
 	maxErrors   int
 	failOnAlert bool
 	quiet       bool
+	cloud       string
+	endpoints   string
 }
 
 func newScanCommand(s Streams) *cobra.Command {
@@ -74,6 +76,7 @@ Exit codes: 0 scan completed (alerts or not); 1 alerts found and
 	fl.IntVar(&f.maxErrors, "max-errors", 20, "input problems shown per file (all are counted); 0 shows all")
 	fl.BoolVar(&f.failOnAlert, "fail-on-alert", false, "exit with code 1 when any alert is found")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no summary")
+	addDetectionFlags(fl, &f.cloud, &f.endpoints)
 	return cmd
 }
 
@@ -88,6 +91,10 @@ func runScan(s Streams, f scanFlags, args []string) error {
 	maxLine, err := parseSize(f.maxLineSize)
 	if err != nil {
 		return usageErr("--max-line-size: %v", err)
+	}
+	strictOpts, err := strictOptions(f.cloud, f.endpoints)
+	if err != nil {
+		return err
 	}
 	format := f.format
 	if format == "" {
@@ -113,6 +120,7 @@ func runScan(s Streams, f scanFlags, args []string) error {
 		MaxLineSize: maxLine,
 		Stdin:       s.In,
 		OnError:     errs.print,
+		Strict:      strictOpts,
 	})
 	if err != nil && !errors.Is(err, scan.ErrNoInput) {
 		return &exitError{code: ExitUsage, err: err}

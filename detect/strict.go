@@ -1,89 +1,108 @@
 package detect
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
-	"github.com/imdsguard/imdsguard/detect/esql"
+	"github.com/imdsguard/imdsguard/detect/shellnorm"
 )
 
-// Strict is the default engine. It matches indicators against the argv that
-// the API server would run, not against a decoded request URI, so parameter
-// order, escaped separators and newlines cannot hide a command.
+// Strict is the default engine. It reads the argv the API server runs (not
+// a decoded request URI), undoes shell disguises without running anything,
+// finds every spelling of a metadata address, hostname, path, header or
+// environment variable, and names the service and the kind of access from
+// the most specific evidence.
 type Strict struct {
-	needles []needle
+	endpoints *Endpoints
+	cloud     string
+	norm      shellnorm.Options
 }
 
 // StrictOption configures a Strict engine.
 type StrictOption func(*Strict)
 
+// WithEndpoints replaces the endpoint table (see LoadEndpoints).
+func WithEndpoints(e *Endpoints) StrictOption { return func(s *Strict) { s.endpoints = e } }
+
+// WithCloud names the cluster's cloud target (for example AWS_IMDS), used
+// when the only evidence is an address several clouds share.
+func WithCloud(target string) StrictOption { return func(s *Strict) { s.cloud = target } }
+
+// WithShellBounds bounds the shell normalization of one command.
+func WithShellBounds(depth, bytes int, budget time.Duration) StrictOption {
+	return func(s *Strict) {
+		s.norm.MaxDepth, s.norm.MaxBytes, s.norm.Budget = depth, bytes, budget
+	}
+}
+
 // NewStrict returns the strict engine.
 func NewStrict(opts ...StrictOption) *Strict {
-	s := &Strict{needles: ruleNeedles}
+	s := &Strict{endpoints: Default}
+	s.norm.Env = sentinelEnv
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
-// needle is a literal the published rule searches for, with what it means.
-type needle struct {
-	text        string
-	kind        string
-	canonical   string
-	cloudTarget string
+// sentinelEnv gives the variables that carry credential endpoints values
+// that keep their meaning after expansion: $AWS_CONTAINER_CREDENTIALS_FULL_URI
+// becomes the EKS Pod Identity URL it stands for in a real pod.
+var sentinelEnv = map[string]string{
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "http://169.254.170.23/v1/credentials#AWS_CONTAINER_CREDENTIALS_FULL_URI",
+	"ECS_CONTAINER_METADATA_URI":             "http://169.254.170.2/v3/ECS_CONTAINER_METADATA_URI",
+	"ECS_CONTAINER_METADATA_URI_V4":          "http://169.254.170.2/v4/ECS_CONTAINER_METADATA_URI_V4",
+	"GCE_METADATA_HOST":                      "metadata.google.internal",
+	"GCE_METADATA_IP":                        "169.254.169.254",
 }
 
-// ruleNeedles are the published rule's indicators, as data.
-var ruleNeedles = []needle{
-	{"169.254.169.254", KindAddress, "169.254.169.254", "AWS_IMDS"},
-	{"2852039166", KindAddress, "169.254.169.254", "AWS_IMDS"},
-	{"0xa9fea9fe", KindAddress, "169.254.169.254", "AWS_IMDS"},
-	{"/latest/api/token", KindPath, "/latest/api/token", "AWS_IMDS"},
-	{"/latest/meta-data", KindPath, "/latest/meta-data", "AWS_IMDS"},
-	{"/latest/user-data", KindPath, "/latest/user-data", "AWS_IMDS"},
-	{"/latest/dynamic/instance-identity", KindPath, "/latest/dynamic/instance-identity", "AWS_IMDS"},
-	{"computeMetadata/v1", KindPath, "/computeMetadata/v1", "GCP_METADATA"},
-	{"metadata.google.internal", KindHostname, "metadata.google.internal", "GCP_METADATA"},
-	{"metadata/identity/oauth2/token", KindPath, "/metadata/identity/oauth2/token", "AZURE_IMDS"},
-	{"metadata/instance", KindPath, "/metadata/instance", "AZURE_IMDS"},
+// CloudTargets maps the names accepted by --cloud to cloud targets.
+var CloudTargets = map[string]string{
+	"aws": TargetAWSIMDS, "gcp": TargetGCP, "azure": TargetAzureIMDS, "oracle": TargetOracle,
+	"digitalocean": TargetDigitalOcean, "openstack": TargetOpenStack, "hetzner": TargetHetzner,
+	"ibm": TargetIBM, "linode": TargetLinode, "vultr": TargetVultr,
+}
+
+// ParseCloud reads a --cloud value: a short name (aws, gcp, azure, ...) or
+// a cloud target.
+func ParseCloud(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if t, ok := CloudTargets[strings.ToLower(s)]; ok {
+		return t, nil
+	}
+	for _, t := range CloudTargets {
+		if strings.EqualFold(s, t) {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("unknown cloud %q (want aws, gcp, azure, oracle, digitalocean, openstack, hetzner, ibm, linode or vultr)", s)
 }
 
 // Analyze judges one command line given as argv.
 func (s *Strict) Analyze(argv []string) Verdict {
-	text := s.normalize(argv)
-	v := Verdict{Normalized: text}
-	v.Indicators = s.indicators(text)
-	if len(v.Indicators) == 0 {
-		return v
-	}
-	v.Match = true
-	s.classify(&v)
-	return v
-}
-
-// normalize turns argv into the text indicators are searched in. Arguments
-// are joined with spaces, newlines kept: the rule's RLIKE crosses them.
-func (s *Strict) normalize(argv []string) string {
-	return strings.Join(argv, " ")
-}
-
-func (s *Strict) indicators(text string) []Indicator {
-	var out []Indicator
-	for _, n := range s.needles {
-		if strings.Contains(text, n.text) {
-			out = append(out, Indicator{Kind: n.kind, Text: n.text, Canonical: n.canonical, CloudTarget: n.cloudTarget})
+	raw := strings.Join(argv, " ")
+	norm := shellnorm.Normalize(argv, s.norm)
+	ev := newEvidence(s.endpoints)
+	ev.scan(raw)
+	var texts []string
+	for _, t := range norm.Texts {
+		if t == raw {
+			continue
 		}
+		texts = append(texts, t)
+		ev.scan(t)
 	}
-	return out
-}
-
-// classify applies the published rule's labels to the normalized text.
-func (s *Strict) classify(v *Verdict) {
-	var theft string
-	v.CloudTarget, theft = esql.Classify(v.Normalized)
-	v.CredentialTheft = theft == "yes"
-	v.Access = AccessRecon
-	if v.CredentialTheft {
-		v.Access = AccessCredential
+	v := ev.verdict(s.cloud)
+	v.Texts = texts
+	v.Normalized = raw
+	if len(texts) > 0 {
+		v.Normalized = strings.Join(texts, "\n")
 	}
+	v.Truncated = norm.Truncated
+	v.NormalizeNote = norm.Reason
+	return v
 }

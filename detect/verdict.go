@@ -33,11 +33,19 @@ type Verdict struct {
 	// CredentialTheft is the rule's is_credential_theft: yes or recon.
 	CredentialTheft bool
 	Indicators      []Indicator
-	// Normalized is the text the indicators were found in.
+	// Normalized is the command after shell normalization (the texts
+	// below, one a line), or the raw command when there was nothing to
+	// undo.
 	Normalized string
-	// Truncated is set when the command exceeded the analysis bounds and
-	// was scanned raw.
+	// Texts are the fragments shell normalization produced: each command
+	// as it would run, decoded payloads, text sent to a socket.
+	Texts []string
+	// Truncated is set when the command exceeded the analysis bounds; the
+	// raw text was scanned as well.
 	Truncated bool
+	// NormalizeNote says which bound was hit, or why the script did not
+	// parse.
+	NormalizeNote string
 }
 
 // TheftLabel is the rule's is_credential_theft column value.

@@ -81,7 +81,7 @@ func newTableHandler(w io.Writer) *tableHandler {
 func (h *tableHandler) Alert(a *alert.Alert) error {
 	if !h.header {
 		h.header = true
-		fmt.Fprintln(h.tw, "TIME\tSTAGE/OUTCOME\tCLOUD\tCREDS\tNAMESPACE/POD\tUSER\tCOMMAND")
+		fmt.Fprintln(h.tw, "TIME\tSTAGE/OUTCOME\tCLOUD\tACCESS\tNAMESPACE/POD\tUSER\tCOMMAND")
 	}
 	ts := a.Time.UTC().Format(time.DateTime)
 	if a.Time.IsZero() {
@@ -91,8 +91,12 @@ func (h *tableHandler) Alert(a *alert.Alert) error {
 	if a.Engine == "esql" {
 		state = a.Stage
 	}
-	creds := a.IsCredentialTheft
-	cells := []string{ts, state, a.CloudTarget, creds, a.Namespace + "/" + a.Pod, a.User.Username, a.ExecutedCommand}
+	// The esql engine has no access class, only is_credential_theft.
+	access := a.Access
+	if access == "" {
+		access = "theft:" + a.IsCredentialTheft
+	}
+	cells := []string{ts, state, a.CloudTarget, access, a.Namespace + "/" + a.Pod, a.User.Username, a.ExecutedCommand}
 	for i, c := range cells {
 		// Tabs would break the columns; Escape shows them as \t.
 		cells[i] = Escape(c)

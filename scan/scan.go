@@ -33,6 +33,8 @@ type Options struct {
 	Stdin io.Reader
 	// OnError receives every problem found in the input, with its place.
 	OnError func(error)
+	// Strict configures the strict engine.
+	Strict []detect.StrictOption
 }
 
 // Summary counts what a scan read and found.
@@ -67,7 +69,7 @@ func Run(paths []string, opts Options) (*Result, error) {
 	}
 	p := &pipeline{
 		engine:   opts.Engine,
-		strict:   detect.NewStrict(),
+		strict:   detect.NewStrict(opts.Strict...),
 		sessions: alert.NewSessions(),
 		verdicts: map[string]cachedVerdict{},
 	}

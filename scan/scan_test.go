@@ -17,7 +17,7 @@ import (
 // essence is what must not depend on the input format.
 type essence struct {
 	ID, AuditID, Stage, Timestamp, Outcome, Cloud, Theft, Executed, NS, Pod, Container, User string
-	Stages, Command                                                                      []string
+	Stages, Command                                                                          []string
 }
 
 func essentials(as []*alert.Alert) []essence {
