@@ -36,7 +36,7 @@ const (
 // which service, and what a path yields. The built-in table is Default;
 // a config file can add private clouds (LoadEndpoints).
 type Endpoints struct {
-	Addresses []AddressRule `json:"addresses"`
+	Addresses []AddressRule  `json:"addresses"`
 	Hostnames []HostnameRule `json:"hostnames"`
 	Paths     []PathRule     `json:"paths"`
 	Headers   []HeaderRule   `json:"headers"`
@@ -46,7 +46,6 @@ type Endpoints struct {
 	hostIndex map[string]*HostnameRule
 	segs      [][]string // split path patterns, parallel to Paths
 	headerRes []*regexp.Regexp
-	envRe     *regexp.Regexp
 	envIndex  map[string]*EnvRule
 }
 
@@ -85,8 +84,11 @@ type PathRule struct {
 // Standalone only helps classify (x-ms-version is sent to Azure Storage
 // too).
 type HeaderRule struct {
-	Name       string `json:"name"`
-	Pattern    string `json:"pattern"`
+	Name    string `json:"name"`
+	Pattern string `json:"pattern"`
+	// Needle, when set, lists lower-case texts (comma-separated) that any
+	// match contains; the pattern runs only where they are all found.
+	Needle     string `json:"needle,omitempty"`
 	Target     string `json:"target"`
 	Standalone bool   `json:"standalone,omitempty"`
 }
@@ -245,17 +247,17 @@ func defaultEndpoints() *Endpoints {
 			{Pattern: "/userdata", Target: TargetEquinix, Access: AccessSensitive},
 		},
 		Headers: []HeaderRule{
-			{Name: "Metadata-Flavor: Google", Pattern: `metadata-?flavor` + hv + `google`, Target: TargetGCP, Standalone: true},
-			{Name: "X-Google-Metadata-Request", Pattern: `x-google-metadata-request` + hv + `true`, Target: TargetGCP, Standalone: true},
-			{Name: "Metadata-Flavor: ibm", Pattern: `metadata-?flavor` + hv + `ibm`, Target: TargetIBM, Standalone: true},
-			{Name: "Metadata: true", Pattern: `(?:^|[^a-z0-9_-])metadata` + hv + `true`, Target: TargetAzureIMDS, Standalone: true},
-			{Name: "X-aws-ec2-metadata-token", Pattern: `x-aws-ec2-meta[a-z]*-token`, Target: TargetAWSIMDS, Standalone: true},
-			{Name: "Authorization: Bearer Oracle", Pattern: `authorization` + hv + `bearer\s+oracle`, Target: TargetOracle, Standalone: true},
-			{Name: "X-aliyun-ecs-metadata-token", Pattern: `x-aliyun-ecs-metadata-token`, Target: TargetAlibaba, Standalone: true},
-			{Name: "Metadata-Token", Pattern: `(?:^|[^a-z0-9_-])metadata-token`, Target: TargetLinode, Standalone: true},
-			{Name: "X-Metadata-Token", Pattern: `x-metadata-token`, Target: TargetOpenStack, Standalone: true},
-			{Name: "x-ms-version", Pattern: `x-ms-version`, Target: TargetAzureWireServer},
-			{Name: "X-IDENTITY-HEADER", Pattern: `x-identity-header`, Target: TargetAzureIMDS, Standalone: true},
+			{Name: "Metadata-Flavor: Google", Needle: "flavor,google", Pattern: `metadata-?flavor` + hv + `google`, Target: TargetGCP, Standalone: true},
+			{Name: "X-Google-Metadata-Request", Needle: "x-google-metadata-request,true", Pattern: `x-google-metadata-request` + hv + `true`, Target: TargetGCP, Standalone: true},
+			{Name: "Metadata-Flavor: ibm", Needle: "flavor,ibm", Pattern: `metadata-?flavor` + hv + `ibm`, Target: TargetIBM, Standalone: true},
+			{Name: "Metadata: true", Needle: "metadata,true", Pattern: `(?:^|[^a-z0-9_-])metadata` + hv + `true`, Target: TargetAzureIMDS, Standalone: true},
+			{Name: "X-aws-ec2-metadata-token", Needle: "x-aws-ec2-meta", Pattern: `x-aws-ec2-meta[a-z]*-token`, Target: TargetAWSIMDS, Standalone: true},
+			{Name: "Authorization: Bearer Oracle", Needle: "bearer,oracle", Pattern: `authorization` + hv + `bearer\s+oracle`, Target: TargetOracle, Standalone: true},
+			{Name: "X-aliyun-ecs-metadata-token", Needle: "x-aliyun-ecs-metadata-token", Pattern: `x-aliyun-ecs-metadata-token`, Target: TargetAlibaba, Standalone: true},
+			{Name: "Metadata-Token", Needle: "metadata-token", Pattern: `(?:^|[^a-z0-9_-])metadata-token`, Target: TargetLinode, Standalone: true},
+			{Name: "X-Metadata-Token", Needle: "x-metadata-token", Pattern: `x-metadata-token`, Target: TargetOpenStack, Standalone: true},
+			{Name: "x-ms-version", Needle: "x-ms-version", Pattern: `x-ms-version`, Target: TargetAzureWireServer},
+			{Name: "X-IDENTITY-HEADER", Needle: "x-identity-header", Pattern: `x-identity-header`, Target: TargetAzureIMDS, Standalone: true},
 		},
 		Env: []EnvRule{
 			{Name: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", Target: TargetAWSContainer, Access: AccessCredential},
@@ -323,20 +325,17 @@ func (e *Endpoints) compile() error {
 		e.headerRes[i] = re
 	}
 	e.envIndex = map[string]*EnvRule{}
-	var names []string
 	for i := range e.Env {
 		r := &e.Env[i]
-		if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(r.Name) || !validAccess(r.Access) {
+		if !envNameRe.MatchString(r.Name) || !validAccess(r.Access) {
 			return fmt.Errorf("env %q: needs a variable name and an access", r.Name)
 		}
 		e.envIndex[r.Name] = r
-		names = append(names, regexp.QuoteMeta(r.Name))
-	}
-	if len(names) > 0 {
-		e.envRe = regexp.MustCompile(`\b(` + strings.Join(names, "|") + `)\b`)
 	}
 	return nil
 }
+
+var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func validAccess(a string) bool {
 	return a == AccessCredential || a == AccessSensitive || a == AccessRecon

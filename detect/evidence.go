@@ -74,7 +74,6 @@ var (
 	portRe        = regexp.MustCompile(`:\d{1,5}(?:[/?#]|$)`)
 	devTCPRe      = regexp.MustCompile(`/dev/(?:tcp|udp)/([^/\s'"<>` + "`" + `|;]+)/`)
 	requestLineRe = regexp.MustCompile(`(?i)\b(?:GET|PUT|POST|HEAD|DELETE|PATCH|OPTIONS)\s+(\S+)\s+HTTP/\d`)
-	concatRe      = regexp.MustCompile(`(['"])\s*(?:\+|\.|\.\.|<<)\s*(['"])`)
 	hostHeaderRe  = regexp.MustCompile(`(?i)\bhost\s*:\s*([^\s'"]+)`)
 )
 
@@ -87,7 +86,7 @@ func (ev *evidence) scan(text string) {
 	ev.scanOnce(text)
 	// Code one-liners split a URL into concatenated string literals:
 	// "http://169.254." + "169.254/latest".
-	if joined := concatRe.ReplaceAllString(text, ""); joined != text {
+	if joined, ok := joinLiterals(text); ok {
 		ev.scanOnce(joined)
 	}
 	// Percent-escapes, once and twice.
@@ -103,28 +102,80 @@ func (ev *evidence) scan(text string) {
 	}
 }
 
-func (ev *evidence) scanOnce(text string) {
-	for _, u := range urlRe.FindAllString(text, -1) {
-		ev.urlToken(u, true)
-	}
-	for _, m := range devTCPRe.FindAllStringSubmatch(text, -1) {
-		ev.host(m[1], m[0], true)
-	}
-	for _, m := range requestLineRe.FindAllStringSubmatch(text, -1) {
-		target := m[1]
-		if strings.HasPrefix(target, "/") {
-			ev.barePath(target)
-		} else {
-			ev.urlToken(target, true)
+// joinLiterals removes the operator between two string literals joined
+// by +, ., .. or << (Python, JavaScript, Perl, Lua, Ruby), quotes and all.
+func joinLiterals(text string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	last := 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c != '\'' && c != '"' {
+			continue
+		}
+		j := i + 1
+		for j < len(text) && text[j] == ' ' {
+			j++
+		}
+		k := j
+		switch {
+		case strings.HasPrefix(text[j:], ".."), strings.HasPrefix(text[j:], "<<"):
+			k += 2
+		case j < len(text) && (text[j] == '+' || text[j] == '.'):
+			k++
+		default:
+			continue
+		}
+		for k < len(text) && text[k] == ' ' {
+			k++
+		}
+		if k < len(text) && (text[k] == '\'' || text[k] == '"') {
+			b.WriteString(text[last:i])
+			last = k + 1
+			i = k
+			changed = true
 		}
 	}
-	for _, m := range hostHeaderRe.FindAllStringSubmatch(text, -1) {
-		ev.host(m[1], m[0], true)
+	if !changed {
+		return text, false
+	}
+	b.WriteString(text[last:])
+	return b.String(), true
+}
+
+func (ev *evidence) scanOnce(text string) {
+	lower := strings.ToLower(text)
+	// Each pattern runs only when its anchor is present: most commands
+	// hold none of them.
+	if strings.Contains(text, "://") {
+		for _, u := range urlRe.FindAllString(text, -1) {
+			ev.urlToken(u, true)
+		}
+	}
+	if strings.Contains(text, "/dev/") {
+		for _, m := range devTCPRe.FindAllStringSubmatch(text, -1) {
+			ev.host(m[1], m[0], true)
+		}
+	}
+	if strings.Contains(lower, "http/") {
+		for _, m := range requestLineRe.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.HasPrefix(target, "/") {
+				ev.barePath(target)
+			} else {
+				ev.urlToken(target, true)
+			}
+		}
+	}
+	if strings.Contains(lower, "host") {
+		for _, m := range hostHeaderRe.FindAllStringSubmatch(text, -1) {
+			ev.host(m[1], m[0], true)
+		}
 	}
 	for _, tok := range strings.FieldsFunc(text, tokenBreak) {
 		ev.token(tok)
 	}
-	ev.headers(text)
+	ev.headers(text, lower)
 	ev.env(text)
 }
 
@@ -331,8 +382,11 @@ func (ev *evidence) barePath(tok string) {
 	ev.path(p, q, false)
 }
 
-func (ev *evidence) headers(text string) {
+func (ev *evidence) headers(text, lower string) {
 	for i, re := range ev.e.headerRes {
+		if !hasNeedles(lower, ev.e.Headers[i].Needle) {
+			continue
+		}
 		if loc := re.FindStringIndex(text); loc != nil {
 			h := ev.e.Headers[i]
 			written := strings.TrimLeft(text[loc[0]:loc[1]], " \t\"'({[,;")
@@ -345,19 +399,46 @@ func (ev *evidence) headers(text string) {
 	}
 }
 
+// env finds references to variables that carry credential endpoints, as
+// whole words (ECS_CONTAINER_METADATA_URI_V4 is not also _URI).
 func (ev *evidence) env(text string) {
-	if ev.e.envRe == nil {
-		return
+	for i := range ev.e.Env {
+		r := &ev.e.Env[i]
+		for off := 0; off < len(text); {
+			j := strings.Index(text[off:], r.Name)
+			if j < 0 {
+				break
+			}
+			start, end := off+j, off+j+len(r.Name)
+			off = end
+			if start > 0 && isWordByte(text[start-1]) || end < len(text) && isWordByte(text[end]) {
+				continue
+			}
+			ev.add(finding{
+				Indicator: Indicator{Kind: KindEnv, Text: r.Name, Canonical: r.Name, CloudTarget: r.Target},
+				access:    r.Access,
+				strong:    true,
+				weight:    weightOwned,
+			})
+			break
+		}
 	}
-	for _, name := range ev.e.envRe.FindAllString(text, -1) {
-		r := ev.e.envIndex[name]
-		ev.add(finding{
-			Indicator: Indicator{Kind: KindEnv, Text: name, Canonical: name, CloudTarget: r.Target},
-			access:    r.Access,
-			strong:    true,
-			weight:    weightOwned,
-		})
+}
+
+// hasNeedles reports whether lower holds every comma-separated needle.
+func hasNeedles(lower, needles string) bool {
+	for needles != "" {
+		var n string
+		n, needles, _ = strings.Cut(needles, ",")
+		if n != "" && !strings.Contains(lower, n) {
+			return false
+		}
 	}
+	return true
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // accessRank orders access classes.

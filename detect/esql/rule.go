@@ -48,13 +48,13 @@ type Row struct {
 type Miss int
 
 const (
-	Matched            Miss = iota
-	MissNotExec             // objectRef.subresource is not "exec"
-	MissURITooLong          // requestURI longer than IgnoreAbove: invisible to the rule
-	MissNoCommand           // requestURI LIKE "*command=*" is false
-	MissDecodeError         // URL_DECODE failed and returned null
-	MissGrok                // the GROK pattern did not match
-	MissNoIndicator         // the WHERE RLIKE did not match
+	Matched         Miss = iota
+	MissNotExec          // objectRef.subresource is not "exec"
+	MissURITooLong       // requestURI longer than IgnoreAbove: invisible to the rule
+	MissNoCommand        // requestURI LIKE "*command=*" is false
+	MissDecodeError      // URL_DECODE failed and returned null
+	MissGrok             // the GROK pattern did not match
+	MissNoIndicator      // the WHERE RLIKE did not match
 )
 
 var missText = [...]string{

@@ -163,7 +163,7 @@ func (c *hostSet) bareIPv6(p string) {
 	if i := strings.IndexAny(p, "/\\?#@[] \t\n\r"); i >= 0 {
 		t = p[:i]
 	}
-	if strings.Count(t, ":") < 2 {
+	if len(t) > maxFolded || strings.Count(t, ":") < 2 {
 		return
 	}
 	if a, ok := ParseAddr(t); ok && a.Is6() {

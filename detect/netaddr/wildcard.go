@@ -67,15 +67,25 @@ func cutLabelSuffix(x, suffix string) (string, bool) {
 
 // embedded decodes the labels sub that precede a wildcard domain.
 func embedded(sub string, base36, anywhere bool) (netip.Addr, bool) {
+	label := sub[strings.LastIndexByte(sub, '.')+1:]
+	// "--" (the "::" of an IPv6 address) never occurs in an IPv4 form, so
+	// "--1-2-3-4" is ::1:2:3:4, not 1.2.3.4.
+	v6first := strings.Contains(label, "--")
+	if v6first {
+		if a, ok := dashedIPv6(label); ok {
+			return a, true
+		}
+	}
 	if a, ok := quadAtEnd(sub); ok {
 		return a, true
 	}
-	label := sub[strings.LastIndexByte(sub, '.')+1:]
 	if a, ok := hexAtEnd(label); ok {
 		return a, true
 	}
-	if a, ok := dashedIPv6(label); ok {
-		return a, true
+	if !v6first {
+		if a, ok := dashedIPv6(label); ok {
+			return a, true
+		}
 	}
 	if base36 {
 		if a, ok := base36Label(label); ok {

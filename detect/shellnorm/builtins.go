@@ -72,7 +72,7 @@ func (s *shell) builtin(name string, args []string, in string) string {
 		for _, a := range args[1:] {
 			if name, val, ok := strings.Cut(a, "="); ok {
 				s.setVar(name, val, nil)
-				s.n.emit(a)
+				s.emitAssign(name, val)
 			}
 		}
 	case "set":
@@ -211,7 +211,7 @@ func (s *shell) printf(args []string) string {
 	out := s.format(args[0], args[1:])
 	if varName != "" {
 		s.setVar(varName, out, nil)
-		s.n.emit(varName + "=" + out)
+		s.emitAssign(varName, out)
 		return ""
 	}
 	return out
@@ -575,7 +575,7 @@ func (s *shell) read(args []string, in string) {
 			v = vals[i]
 		}
 		s.setVar(name, v, nil)
-		s.n.emit(name + "=" + v)
+		s.emitAssign(name, v)
 	}
 }
 

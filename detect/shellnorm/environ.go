@@ -21,6 +21,9 @@ type vars struct {
 type variable struct {
 	v    expand.Variable
 	alts []string
+	// big marks a value kept as written because its expansion was too
+	// large; it counts as the largest value for the bounds.
+	big bool
 }
 
 // Get implements [expand.Environ]; the shell's special parameters are
@@ -133,6 +136,16 @@ func (s *shell) setVar(name, val string, alts []string) {
 		s.n.anyAlts = true
 	}
 	v.v = expand.Variable{Set: true, Exported: v.v.Exported, Kind: expand.String, Str: val}
+	v.big = false
+}
+
+// setBig assigns a value that was too large to expand, kept as written.
+func (s *shell) setBig(name, raw string) {
+	s.setVar(name, raw, nil)
+	if v := s.vars.m[name]; v != nil {
+		v.big = true
+		v.alts = nil
+	}
 }
 
 // setVariable assigns a variable of any kind, without alternatives.
@@ -171,6 +184,7 @@ func (s *shell) setVariable(name string, vr expand.Variable) {
 	}
 	v.v = vr
 	v.alts = nil
+	v.big = false
 }
 
 // capList bounds the elements of an array.

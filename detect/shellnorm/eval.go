@@ -608,14 +608,21 @@ func (s *shell) assign(as *syntax.Assign, nameref bool) {
 		s.assignIndex(name, as)
 		return
 	}
-	val := s.literal(as.Value)
+	val, big := s.value(as.Value)
 	if nameref {
 		s.setVariable(name, expand.Variable{Set: true, Kind: expand.NameRef, Str: val})
 		return
 	}
+	if big {
+		s.setBig(name, val)
+		s.emitAssign(name, val)
+		return
+	}
 	var alts []string
 	s.withAlts(s.altNames(as.Value), func() {
-		alts = append(alts, s.literal(as.Value))
+		if v, big := s.value(as.Value); !big {
+			alts = append(alts, v)
+		}
 	})
 	if as.Append {
 		old := s.Get(name).String()
@@ -625,7 +632,18 @@ func (s *shell) assign(as *syntax.Assign, nameref bool) {
 		}
 	}
 	s.setVar(name, val, alts)
-	s.n.emit(name + "=" + s.Get(name).Str)
+	s.emitAssign(name, s.Get(name).Str)
+}
+
+// maxAssignText bounds the text recorded for an assignment: a large value
+// shows in the commands that use it.
+const maxAssignText = 4096
+
+func (s *shell) emitAssign(name, val string) {
+	if len(val) > maxAssignText {
+		val = val[:maxAssignText]
+	}
+	s.n.emit(name + "=" + val)
 }
 
 func (s *shell) assignArray(name string, as *syntax.Assign) {
@@ -642,7 +660,7 @@ func (s *shell) assignArray(name string, as *syntax.Assign) {
 			if w, ok := el.Index.(*syntax.Word); ok {
 				key = s.literal(w)
 			}
-			m[key] = s.literal(el.Value)
+			m[key], _ = s.value(el.Value)
 		}
 		s.setVariable(name, expand.Variable{Set: true, Kind: expand.Associative, Map: m})
 		return
@@ -657,12 +675,12 @@ func (s *shell) assignArray(name string, as *syntax.Assign) {
 		}
 	}
 	s.setVariable(name, expand.Variable{Set: true, Kind: expand.Indexed, List: list})
-	s.n.emit(name + "=" + strings.Join(s.Get(name).List, " "))
+	s.emitAssign(name, strings.Join(s.Get(name).List, " "))
 }
 
 func (s *shell) assignIndex(name string, as *syntax.Assign) {
 	old := s.Get(name)
-	val := s.literal(as.Value)
+	val, _ := s.value(as.Value)
 	if old.Kind == expand.Associative {
 		key := ""
 		if w, ok := as.Index.(*syntax.Word); ok {
@@ -698,7 +716,7 @@ func (s *shell) assignIndex(name string, as *syntax.Assign) {
 	}
 	list, indexes = setIndexed(list, indexes, i, val, as.Append)
 	s.setVariable(name, expand.Variable{Set: true, Kind: expand.Indexed, List: list, Indexes: indexes})
-	s.n.emit(name + "[" + strconv.Itoa(i) + "]=" + val)
+	s.emitAssign(name+"["+strconv.Itoa(i)+"]", val)
 }
 
 // setIndexed sets element k of an indexed array, which is sparse when
@@ -757,7 +775,7 @@ func (s *shell) decl(cm *syntax.DeclClause) {
 				case strings.Contains(f, "="):
 					name, val, _ := strings.Cut(f, "=")
 					s.setVar(name, val, nil)
-					s.n.emit(f)
+					s.emitAssign(name, val)
 				}
 			}
 			continue

@@ -1,7 +1,9 @@
 package shellnorm
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -12,7 +14,7 @@ import (
 // Bounds that are not configurable.
 const (
 	maxLoopIters  = 64   // iterations of one loop
-	maxFields     = 4096 // fields from one word, after brace expansion
+	maxFields     = 1024 // fields from one word, after brace expansion
 	maxCallDepth  = 16   // nested function calls
 	maxAlts       = 3    // remembered earlier values of a variable
 	maxFieldSets  = 8    // variants of one command line
@@ -242,9 +244,12 @@ func (n *normalizer) parse(src, name string) ([]*syntax.Stmt, error) {
 	var best []*syntax.Stmt
 	var firstErr error
 	for _, lang := range langFor(name) {
-		stmts, err := parseWith(lang, src)
+		stmts, err := n.parseWith(lang, src)
 		if err == nil {
 			return stmts, nil
+		}
+		if errors.Is(err, errBudget) {
+			n.abort("time budget")
 		}
 		if firstErr == nil {
 			firstErr = err
@@ -256,7 +261,30 @@ func (n *normalizer) parse(src, name string) ([]*syntax.Stmt, error) {
 	return best, firstErr
 }
 
-func parseWith(lang syntax.LangVariant, src string) (stmts []*syntax.Stmt, err error) {
+// errBudget stops the parser when the time budget is spent.
+var errBudget = errors.New("time budget spent while parsing")
+
+// budgetReader feeds a script to the parser, which reads it 1 KiB at a
+// time, and fails once the time budget is spent: some scripts cost the
+// parser time quadratic in their nesting.
+type budgetReader struct {
+	src string
+	n   *normalizer
+}
+
+func (r *budgetReader) Read(p []byte) (int, error) {
+	if r.src == "" {
+		return 0, io.EOF
+	}
+	if time.Since(r.n.start) > r.n.budget {
+		return 0, errBudget
+	}
+	k := copy(p, r.src)
+	r.src = r.src[k:]
+	return k, nil
+}
+
+func (n *normalizer) parseWith(lang syntax.LangVariant, src string) (stmts []*syntax.Stmt, err error) {
 	pool := parserPools[lang]
 	p := pool.Get().(*syntax.Parser)
 	defer func() {
@@ -267,7 +295,7 @@ func parseWith(lang syntax.LangVariant, src string) (stmts []*syntax.Stmt, err e
 		}
 		pool.Put(p)
 	}()
-	for st, perr := range p.StmtsSeq(strings.NewReader(src)) {
+	for st, perr := range p.StmtsSeq(&budgetReader{src: src, n: n}) {
 		if perr != nil {
 			return stmts, perr
 		}

@@ -104,14 +104,16 @@ func tr(args []string, in string) string {
 }
 
 var trClasses = map[string]func(byte) bool{
-	"alpha":  func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' },
-	"digit":  func(c byte) bool { return '0' <= c && c <= '9' },
-	"alnum":  func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' },
-	"lower":  func(c byte) bool { return 'a' <= c && c <= 'z' },
-	"upper":  func(c byte) bool { return 'A' <= c && c <= 'Z' },
-	"space":  func(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' },
-	"blank":  func(c byte) bool { return c == ' ' || c == '\t' },
-	"punct":  func(c byte) bool { return c > ' ' && c < 127 && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') },
+	"alpha": func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' },
+	"digit": func(c byte) bool { return '0' <= c && c <= '9' },
+	"alnum": func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' },
+	"lower": func(c byte) bool { return 'a' <= c && c <= 'z' },
+	"upper": func(c byte) bool { return 'A' <= c && c <= 'Z' },
+	"space": func(c byte) bool { return c == ' ' || '\t' <= c && c <= '\r' },
+	"blank": func(c byte) bool { return c == ' ' || c == '\t' },
+	"punct": func(c byte) bool {
+		return c > ' ' && c < 127 && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9')
+	},
 	"xdigit": func(c byte) bool { _, ok := hexVal(c); return ok },
 	"print":  func(c byte) bool { return c >= ' ' && c < 127 },
 	"graph":  func(c byte) bool { return c > ' ' && c < 127 },

@@ -1,6 +1,8 @@
 package shellnorm
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/expand"
@@ -123,6 +125,9 @@ func (s *shell) valueSize(name string) int {
 		vr := s.Get(name) // special and positional parameters
 		return len(vr.Str) + 24
 	}
+	if v.big {
+		return s.n.maxVar
+	}
 	switch v.v.Kind {
 	case expand.NameRef:
 		return s.n.maxVar
@@ -194,10 +199,10 @@ func (s *shell) paramBound(pe *syntax.ParamExp) int {
 	return addSat(checks, base)
 }
 
-// tooLarge reports whether the expansion of w could exceed MaxBytes, and
-// records it as a bound hit.
-func (s *shell) tooLarge(w *syntax.Word) bool {
-	if s.wordBound(w) > s.n.maxBytes {
+// tooLarge reports whether the expansion of w could exceed limit bytes,
+// and records it as a bound hit.
+func (s *shell) tooLarge(w *syntax.Word, limit int) bool {
+	if s.wordBound(w) > limit {
 		s.n.limit("expansion too large")
 		return true
 	}
@@ -242,7 +247,7 @@ func (s *shell) wordFields(w *syntax.Word, out []string) (res []string) {
 		return out
 	}
 	s.n.step(1)
-	if s.tooLarge(w) {
+	if s.tooLarge(w, s.n.maxBytes) {
 		return append(out, printWord(w))
 	}
 	count := 0
@@ -253,40 +258,200 @@ func (s *shell) wordFields(w *syntax.Word, out []string) (res []string) {
 			res = out
 		}
 	})
-	for f, err := range expand.FieldsSeq(s.ecfg(), w) {
-		if err != nil {
-			if count == 0 {
-				out = append(out, printWord(w))
+	cfg := s.ecfg()
+	braceWords(w, func(bw *syntax.Word) bool {
+		for f, err := range expand.FieldsSeq(cfg, bw) {
+			if err != nil {
+				if count == 0 {
+					out = append(out, printWord(w))
+					count++
+				}
+				return false
 			}
-			break
+			if count++; count > maxFields {
+				s.n.limit("too many fields")
+				return false
+			}
+			s.n.step(1)
+			s.n.charge(len(f))
+			out = append(out, f)
 		}
-		if count++; count > maxFields {
-			s.n.limit("too many fields")
-			break
-		}
-		s.n.step(1)
-		s.n.charge(len(f))
-		out = append(out, f)
-	}
+		return true
+	})
 	return out
 }
 
-// literal expands a word to a single string, as in an assignment.
-func (s *shell) literal(w *syntax.Word) (res string) {
+// braceWords calls fn with each word of the brace expansion of w, in order,
+// until fn returns false. Words are made one at a time and the word passed
+// to fn is reused, so that a huge expansion costs nothing until used; the
+// expand package's own brace expansion allocates much more per word.
+func braceWords(w *syntax.Word, fn func(*syntax.Word) bool) {
+	split := *w
+	if !syntax.SplitBraces(&split) {
+		fn(w)
+		return
+	}
+	leaf := &syntax.Word{}
+	var parts []syntax.WordPart
+	// segs is the work left: the parts of the current segment first.
+	type seg struct {
+		parts []syntax.WordPart
+		next  *seg
+	}
+	var rec func(cur *seg) bool
+	rec = func(cur *seg) bool {
+		for cur != nil {
+			for i, wp := range cur.parts {
+				br, ok := wp.(*syntax.BraceExp)
+				if !ok {
+					parts = append(parts, wp)
+					continue
+				}
+				mark := len(parts)
+				rest := &seg{parts: cur.parts[i+1:], next: cur.next}
+				if br.Sequence {
+					return braceSeq(br, func(lit *syntax.Lit) bool {
+						parts = append(parts[:mark], lit)
+						return rec(rest)
+					})
+				}
+				for _, e := range br.Elems {
+					parts = parts[:mark]
+					if !rec(&seg{parts: e.Parts, next: rest}) {
+						return false
+					}
+				}
+				return true
+			}
+			cur = cur.next
+		}
+		leaf.Parts = mergeLits(leaf.Parts[:0], parts)
+		return fn(leaf)
+	}
+	rec(&seg{parts: split.Parts})
+}
+
+// mergeLits appends parts to dst with adjacent literals joined, as the
+// shell sees a brace-expanded word as one piece of text: this also makes
+// the expansion of each word much cheaper.
+func mergeLits(dst, parts []syntax.WordPart) []syntax.WordPart {
+	for i := 0; i < len(parts); i++ {
+		lit, ok := parts[i].(*syntax.Lit)
+		if !ok {
+			dst = append(dst, parts[i])
+			continue
+		}
+		j := i + 1
+		for j < len(parts) {
+			if _, ok := parts[j].(*syntax.Lit); !ok {
+				break
+			}
+			j++
+		}
+		if j == i+1 {
+			dst = append(dst, lit)
+			continue
+		}
+		var sb strings.Builder
+		for _, p := range parts[i:j] {
+			sb.WriteString(p.(*syntax.Lit).Value)
+		}
+		dst = append(dst, &syntax.Lit{ValuePos: lit.ValuePos, Value: sb.String()})
+		i = j - 1
+	}
+	return dst
+}
+
+// braceSeq calls fn for each element of a sequence such as {1..9..2},
+// {01..10} or {a..z}, like bash.
+func braceSeq(br *syntax.BraceExp, fn func(*syntax.Lit) bool) bool {
+	if len(br.Elems) < 2 {
+		return true
+	}
+	fromLit, toLit := br.Elems[0].Lit(), br.Elems[1].Lit()
+	if fromLit == "" || toLit == "" {
+		return true
+	}
+	from, err1 := strconv.ParseInt(fromLit, 10, 64)
+	to, err2 := strconv.ParseInt(toLit, 10, 64)
+	chars := err1 != nil || err2 != nil
+	if chars {
+		from, to = int64(fromLit[0]), int64(toLit[0])
+	}
+	width := 0
+	if !chars && (hasLeadingZero(fromLit) || hasLeadingZero(toLit)) {
+		width = max(len(fromLit), len(toLit))
+	}
+	incr := int64(1)
+	if len(br.Elems) > 2 {
+		if n, err := strconv.ParseInt(br.Elems[2].Lit(), 10, 64); err == nil && n != 0 {
+			incr = n
+			if incr < 0 {
+				incr = -incr
+			}
+		}
+	}
+	if incr < 0 { // the most negative step
+		return true
+	}
+	if from > to {
+		incr = -incr
+	}
+	for v := from; ; {
+		var val string
+		switch {
+		case chars:
+			val = string(rune(v))
+		case width > 0:
+			val = fmt.Sprintf("%0*d", width, v)
+		default:
+			val = strconv.FormatInt(v, 10)
+		}
+		if !fn(&syntax.Lit{Value: val}) {
+			return false
+		}
+		// Stop at the end without overflowing.
+		if incr > 0 && uint64(to)-uint64(v) < uint64(incr) ||
+			incr < 0 && uint64(v)-uint64(to) < uint64(-incr) {
+			return true
+		}
+		v += incr
+	}
+}
+
+func hasLeadingZero(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	return len(s) > 1 && s[0] == '0'
+}
+
+// literal expands a word to a single string, as in a redirection.
+func (s *shell) literal(w *syntax.Word) string {
+	v, _ := s.literalMax(w, s.n.maxBytes)
+	return v
+}
+
+// value expands the value of an assignment. A value that could exceed the
+// size of a variable is kept as written, and big reports it: it would be
+// cut anyway, and this keeps x=$x$x repeated from costing more.
+func (s *shell) value(w *syntax.Word) (v string, big bool) {
+	return s.literalMax(w, s.n.maxVar)
+}
+
+func (s *shell) literalMax(w *syntax.Word, limit int) (res string, big bool) {
 	if w == nil {
-		return ""
+		return "", false
 	}
 	s.n.step(1)
-	if s.tooLarge(w) {
-		return printWord(w)
+	if s.tooLarge(w, limit) {
+		return printWord(w), true
 	}
 	defer s.recoverExpand(func() { res = printWord(w) })
 	v, err := expand.Literal(s.ecfg(), w)
 	if err != nil {
-		return printWord(w)
+		return printWord(w), false
 	}
 	s.n.charge(len(v))
-	return v
+	return v, false
 }
 
 // document expands the body of a here-document.
@@ -295,7 +460,7 @@ func (s *shell) document(w *syntax.Word) (res string) {
 		return ""
 	}
 	s.n.step(1)
-	if s.tooLarge(w) {
+	if s.tooLarge(w, s.n.maxBytes) {
 		return w.Lit()
 	}
 	defer s.recoverExpand(func() { res = printWord(w) })

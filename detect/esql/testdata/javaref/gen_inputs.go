@@ -123,4 +123,3 @@ func emit(s string) {
 	b.WriteByte('"')
 	fmt.Println(b.String())
 }
-
