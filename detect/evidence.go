@@ -295,10 +295,14 @@ func (ev *evidence) hostFinding(h, written string, urlContext bool) (finding, bo
 	return finding{}, false
 }
 
-// hostText is the host as written when the token holds it, else the token.
+// hostText is the host as written when the token holds it (in any case),
+// else the whole token.
 func hostText(h, written string) string {
-	if strings.Contains(written, h) {
-		return h
+	lw := strings.ToLower(written)
+	if len(lw) == len(written) {
+		if i := strings.Index(lw, h); i >= 0 {
+			return written[i : i+len(h)]
+		}
 	}
 	return written
 }

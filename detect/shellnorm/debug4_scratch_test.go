@@ -18,13 +18,16 @@ func TestScratchDeep(t *testing.T) {
 		strings.Repeat("`", 60000),
 		strings.Repeat("\"$(", 40000),
 		strings.Repeat("a|", 60000) + "b",
+		"echo $((" + strings.Repeat("1+", 60000) + "1))",
 		strings.Repeat("echo $((1+", 10000) + strings.Repeat("1))", 10000),
 	} {
+		runtime.GC()
 		var m1, m2 runtime.MemStats
 		runtime.ReadMemStats(&m1)
 		start := time.Now()
+		if len(src) > 65536 { src = src[:65536] }
 		res := Normalize([]string{"bash", "-c", src}, Options{})
 		runtime.ReadMemStats(&m2)
-		t.Logf("%q... took %v alloc %dKB trunc=%v reason=%.100q ntexts=%d", src[:10], time.Since(start), (m2.TotalAlloc-m1.TotalAlloc)>>10, res.Truncated, res.Reason, len(res.Texts))
+		t.Logf("%q... took %v alloc %dKB stacksys %dMB trunc=%v reason=%.100q ntexts=%d", src[:10], time.Since(start), (m2.TotalAlloc-m1.TotalAlloc)>>10, m2.StackSys>>20, res.Truncated, res.Reason, len(res.Texts))
 	}
 }

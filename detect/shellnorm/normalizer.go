@@ -89,7 +89,12 @@ func newNormalizer(opts Options) *normalizer {
 func (n *normalizer) run(raw string, inv invocation) (res Result) {
 	n.texts = make([]string, 0, 8)
 	n.seen = make(map[string]struct{}, 8)
-	n.emitRaw(raw)
+	// The literal argv is always the first text and is not produced
+	// here, so it does not count against MaxBytes.
+	if raw != "" {
+		n.texts = append(n.texts, raw)
+		n.seen[raw] = struct{}{}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(stopPanic); !ok {
