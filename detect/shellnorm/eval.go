@@ -134,9 +134,17 @@ func (s *shell) script(src, in string) string {
 	if strings.TrimSpace(src) == "" {
 		return ""
 	}
-	if len(src) > s.n.maxBytes {
+	// Parsing costs much more than copying: a quarter of MaxBytes keeps
+	// the worst case within the time budget.
+	if len(src) > s.n.maxVar {
 		s.n.limit("script too large")
-		src = src[:s.n.maxBytes]
+		s.n.emit(src[:s.n.maxVar])
+		src = src[:s.n.maxVar]
+	}
+	if tooDeep(src, maxNesting) {
+		s.n.limit("nesting too deep")
+		s.n.emit(src)
+		return ""
 	}
 	stmts, err := s.n.parse(src, s.name)
 	if err != nil {
