@@ -28,15 +28,23 @@ func fold(s string) string {
 	if !upper {
 		return s
 	}
-	b := make([]byte, len(s))
-	for i := 0; i < len(s); i++ {
-		b[i] = lowerASCII(s[i])
-	}
-	return string(b)
+	return strings.ToLower(s)
 }
 
 func foldUnicode(s string) string {
-	t := norm.NFKC.String(s)
+	// Invalid UTF-8 becomes U+FFFD before normalising, so that the
+	// characters around it normalise as they would on a second pass.
+	t := foldRunes(norm.NFKC.String(strings.ToValidUTF8(s, "\uFFFD")))
+	// Lower-casing can make a composable pair ("J\u030C" becomes "j\u030C",
+	// which NFKC composes to U+01F0), so normalise until stable.
+	for i := 0; i < 3 && !norm.NFKC.IsNormalString(t); i++ {
+		t = foldRunes(norm.NFKC.String(t))
+	}
+	return t
+}
+
+// foldRunes applies the mappings of fold other than NFKC.
+func foldRunes(t string) string {
 	var b strings.Builder
 	b.Grow(len(t))
 	for _, r := range t {
@@ -64,9 +72,10 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// isDot reports the label separators of IDNA (UTS #46 section 2.3) that are
-// still not '.' after NFKC. U+FF0E, U+FE52 and U+2024 already become '.'
-// under NFKC; U+FF61 and U+FE12 become U+3002.
+// isDot reports the characters that IDNA (UTS #46) reads as the label
+// separator '.': the ideographic, full-width and half-width full stops, and
+// those whose compatibility form is '.' or U+3002. After NFKC only U+3002
+// is left of them; the others are listed so the set reads complete.
 func isDot(r rune) bool {
 	switch r {
 	case '\u3002', // IDEOGRAPHIC FULL STOP

@@ -27,9 +27,10 @@ const (
 //     the first '/', '?' or '#' (RFC 3986), or at the first '/' or '\', or
 //     only at the first '/' (naive parsers), so "h1:80#@h2/" and
 //     "h1:80\@h2/" give both h1 and h2;
-//   - every part of the authority between '@' signs and blanks, so the
-//     host after the last '@', the one after the first '@' and the one
-//     before it ("http://1.1.1.1 &@2.2.2.2# @3.3.3.3/") are all returned;
+//   - every part of the authority between '@' signs, blanks and curl's
+//     glob braces and commas, so the host after the last '@', the one after
+//     the first '@' and the one before it ("http://1.1.1.1 &@2.2.2.2# @3.3.3.3/")
+//     are all returned, and both of "http://{ok.com,169.254.169.254}/";
 //   - the host ending at the first character no DNS name contains (':'
 //     of a port, "+&", '$' of an unexpanded shell variable, ...);
 //   - the input as is, with tabs and newlines removed (WHATWG), and
@@ -37,8 +38,9 @@ const (
 //     also percent-decoded once and twice on its own;
 //   - a bare IPv6 address ("fd00:ec2::254/latest").
 //
-// Input longer than 8 KiB is truncated; at most 64 candidates are returned,
-// the hosts after the first and the last '@' of each reading first.
+// Input longer than 8 KiB is truncated. At most 64 candidates are
+// returned; the first and the last part of each authority (before the first
+// '@', after the last) come first, so padding the middle hides nothing.
 func Hosts(rawURL string) []string {
 	s := rawURL
 	if len(s) > maxURL {
@@ -49,7 +51,9 @@ func Hosts(rawURL string) []string {
 	for i := 0; ; i++ {
 		c.view(v)
 		if strings.ContainsAny(v, "\t\n\r") {
-			c.view(removeTabNL(v))
+			// Folded again: removing a tab can put a combining mark
+			// next to a letter.
+			c.view(fold(removeTabNL(v)))
 		}
 		if i == 2 || strings.IndexByte(v, '%') < 0 {
 			break
@@ -87,7 +91,7 @@ func (c *hostSet) view(v string) {
 	}
 	// Without a scheme ("h:80/x", "localhost:+11211"), unless a scheme is
 	// followed by slashes: no parser reads "http://h" as host "http".
-	if n := schemeLen(v); n == 0 || !strings.ContainsAny(v[n:min(n+1, len(v))], "/\\") {
+	if n := schemeLen(v); n == 0 || n == len(v) || (v[n] != '/' && v[n] != '\\') {
 		c.from(v)
 	}
 	p := v
@@ -171,8 +175,8 @@ func (c *hostSet) bareIPv6(p string) {
 	}
 }
 
-// authority splits an authority at '@' signs and blanks and takes a host
-// from each part: the first and the last part first.
+// authority splits an authority into parts (see isPartSep) and takes a
+// host from each: the first and the last part first.
 func (c *hostSet) authority(a string, depth int) {
 	first := strings.IndexFunc(a, isPartSep)
 	if first < 0 {
@@ -194,8 +198,15 @@ func (c *hostSet) authority(a string, depth int) {
 	}
 }
 
+// isPartSep separates the parts of an authority: '@' (userinfo), blanks
+// (shell words, "1.1.1.1 &@2.2.2.2"), and the braces and commas of curl's
+// URL globbing ("http://{ok.com,169.254.169.254}/" fetches both).
 func isPartSep(r rune) bool {
-	return r == '@' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
+	switch r {
+	case '@', ' ', '\t', '\n', '\r', '\f', '\v', '{', '}', ',':
+		return true
+	}
+	return false
 }
 
 // part takes the host from one "host[:port]junk" or "[v6]:port" part.

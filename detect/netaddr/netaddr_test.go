@@ -239,6 +239,9 @@ func TestWildcardDNS(t *testing.T) {
 		{"fd00-ec2--254.sslip.io", "fd00:ec2::254"},
 		{"www-fd00-ec2--254.sslip.io", "fd00:ec2::254"},
 		{"--1.sslip.io", "::1"},
+		{"169.254.169.254.1.2.3.4.sslip.io", "169.254.169.254"},
+		{"1-2-3-4.169-254-169-254.sslip.io", "1.2.3.4"},
+		{"--169-254-169-254.sslip.io", "169.254.169.254"},
 		{"169.254.169.254.example.sslip.io", "169.254.169.254"},
 		{"169.254.169.254.NIP.IO", "169.254.169.254"},
 		{"169.254.169.254.nip.io.", "169.254.169.254"},
@@ -326,6 +329,7 @@ func TestHosts(t *testing.T) {
 		{"169.254.170.2${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI}", []string{"169.254.170.2"}},
 		{"view-source:http://169.254.169.254/", []string{"169.254.169.254"}},
 		{"localhost:+11211aaa", []string{"localhost"}},
+		{"http://{ok.com,169.254.169.254}/latest/", []string{"ok.com", "169.254.169.254"}},
 		{"http://" + strings.Repeat("a@", 3000) + "169.254.169.254/", []string{"169.254.169.254"}},
 		{"http://" + manyHosts(200) + "169.254.169.254/", []string{"169.254.169.254"}},
 	} {

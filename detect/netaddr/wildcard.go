@@ -9,17 +9,19 @@ import (
 // service, without asking DNS. The name is folded and percent-decoded like
 // ParseAddr's input; case does not matter and one trailing dot is allowed.
 //
-// nip.io, sslip.io and xip.io (any labels may come first, like
+// nip.io, xip.io and sslip.io (any labels may come first, like
 // "www.owasp.org.169.254.169.254.nip.io"):
 //
 //	169.254.169.254.nip.io       dotted, at the end of the name
 //	169-254-169-254.sslip.io     dashed, also after a prefix: app-169-254-169-254.nip.io
 //	a9fea9fe.nip.io              eight hex digits, also after a prefix: app-a9fea9fe.nip.io
-//	fd00-ec2--254.sslip.io       IPv6 with '-' for ':'
 //	1b613i6.xip.io               base 36, one to seven characters (xip.io, nip.io), big-endian
+//	fd00-ec2--254.sslip.io       IPv6 with '-' for ':' (sslip.io)
 //
-// sslip.io also finds a dotted or dashed IPv4 address in the middle of the
-// name. For 1u.ms, the DNS-rebinding service, the address returned is the
+// sslip.io takes the leftmost IPv4 address anywhere in the name
+// ("169.254.169.254.example.sslip.io"); a name that also holds an IPv6
+// form has both an A and an AAAA record, and WildcardDNS returns the IPv4
+// one. For 1u.ms, the DNS-rebinding service, the address returned is the
 // one the name rebinds to: the address after "rebind-" (dots or dashes
 // between the octets) in "make-1.2.3.4-rebind-169.254-169.254-rr.1u.ms", or
 // the only address in "make-169.254.169.254-rr.1u.ms".
@@ -45,13 +47,13 @@ func wildcardFolded(x string) (netip.Addr, bool) {
 		return rebindTarget(sub)
 	}
 	if sub, ok := cutLabelSuffix(x, "nip.io"); ok {
-		return embedded(sub, true, false)
+		return embedded(sub, true)
 	}
 	if sub, ok := cutLabelSuffix(x, "xip.io"); ok {
-		return embedded(sub, true, false)
+		return embedded(sub, true)
 	}
 	if sub, ok := cutLabelSuffix(x, "sslip.io"); ok {
-		return embedded(sub, false, true)
+		return sslip(sub)
 	}
 	return netip.Addr{}, false
 }
@@ -65,37 +67,35 @@ func cutLabelSuffix(x, suffix string) (string, bool) {
 	return x[:n], true
 }
 
-// embedded decodes the labels sub that precede a wildcard domain.
-func embedded(sub string, base36, anywhere bool) (netip.Addr, bool) {
-	label := sub[strings.LastIndexByte(sub, '.')+1:]
-	// "--" (the "::" of an IPv6 address) never occurs in an IPv4 form, so
-	// "--1-2-3-4" is ::1:2:3:4, not 1.2.3.4.
-	v6first := strings.Contains(label, "--")
-	if v6first {
-		if a, ok := dashedIPv6(label); ok {
-			return a, true
-		}
-	}
+// embedded decodes the labels sub that precede a nip.io or xip.io name:
+// an IPv4 address at the end, then the hex and base-36 forms.
+func embedded(sub string, base36 bool) (netip.Addr, bool) {
 	if a, ok := quadAtEnd(sub); ok {
 		return a, true
 	}
+	label := sub[strings.LastIndexByte(sub, '.')+1:]
 	if a, ok := hexAtEnd(label); ok {
 		return a, true
 	}
-	if !v6first {
-		if a, ok := dashedIPv6(label); ok {
-			return a, true
-		}
-	}
 	if base36 {
-		if a, ok := base36Label(label); ok {
-			return a, true
-		}
-	}
-	if anywhere {
-		return quadAnywhere(sub)
+		return base36Label(label)
 	}
 	return netip.Addr{}, false
+}
+
+// sslip decodes the labels sub that precede an sslip.io name the way
+// sslip.io does (cunnie/sslip.io, src/xip/xip.go): the leftmost IPv4
+// address anywhere, dots or dashes between the octets, answers A queries;
+// otherwise the IPv6 form answers AAAA queries. The hex form is tried last.
+func sslip(sub string) (netip.Addr, bool) {
+	if a, ok := quadAnywhere(sub); ok {
+		return a, true
+	}
+	label := sub[strings.LastIndexByte(sub, '.')+1:]
+	if a, ok := dashedIPv6(label); ok {
+		return a, true
+	}
+	return hexAtEnd(label)
 }
 
 func isSep(c byte) bool { return c == '.' || c == '-' }
