@@ -479,7 +479,10 @@ func (s *shell) xargs(args []string, in string) string {
 		if r, ok := strings.CutPrefix(args[j], "--replace="); ok {
 			repl = r
 		}
-		if r, ok := strings.CutPrefix(args[j], "-i"); ok && len(args[j]) > 2 {
+		if r, ok := strings.CutPrefix(args[j], "-i"); ok && r != "" {
+			repl = r
+		}
+		if r, ok := strings.CutPrefix(args[j], "-I"); ok && r != "" {
 			repl = r
 		}
 	}

@@ -52,6 +52,10 @@ type normalizer struct {
 	files map[string]string
 	procN int
 
+	// substSize is the size bound of a command substitution's output in
+	// [shell.wordBound]; 0 while computing a cost.
+	substSize int
+
 	// Alternatives: see [shell.withAlts].
 	anyAlts bool
 	ovName  string
@@ -81,6 +85,7 @@ func newNormalizer(opts Options) *normalizer {
 		n.budget = DefaultBudget
 	}
 	n.maxVar = max(n.maxBytes/4, 1)
+	n.substSize = n.maxVar
 	n.nextCheck = checkInterval
 	return n
 }
@@ -300,11 +305,17 @@ func (n *normalizer) parseWith(lang syntax.LangVariant, src string) (stmts []*sy
 		}
 		pool.Put(p)
 	}()
+	// The whole sequence is consumed: the parser may yield again after
+	// an error, which would panic had the loop been left.
 	for st, perr := range p.StmtsSeq(&budgetReader{src: src, n: n}) {
-		if perr != nil {
-			return stmts, perr
+		switch {
+		case perr != nil:
+			if err == nil {
+				err = perr
+			}
+		case err == nil && st != nil:
+			stmts = append(stmts, st)
 		}
-		stmts = append(stmts, st)
 	}
-	return stmts, nil
+	return stmts, err
 }

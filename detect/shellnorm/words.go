@@ -40,6 +40,7 @@ func (s *shell) wordBound(w *syntax.Word) int {
 	if w == nil {
 		return 0
 	}
+	s.n.step(len(w.Parts) / 8) // the walk and the expansion cost per part
 	total := 0
 	for _, wp := range w.Parts {
 		total = addSat(total, s.partBound(wp))
@@ -63,7 +64,7 @@ func (s *shell) partBound(wp syntax.WordPart) int {
 	case *syntax.ParamExp:
 		return s.paramBound(wp)
 	case *syntax.CmdSubst:
-		return s.n.maxVar // outputs are capped
+		return s.n.substSize // outputs are capped
 	case *syntax.ArithmExp:
 		return addSat(24, s.arithBound(wp.X))
 	case *syntax.ProcSubst:
@@ -92,8 +93,11 @@ func (s *shell) arithBound(x syntax.ArithmExpr) int {
 	if x == nil {
 		return 0
 	}
-	bad := 0
+	bad, nodes := 0, 0
 	syntax.Walk(x, func(node syntax.Node) bool {
+		if nodes++; nodes%64 == 0 {
+			s.n.step(16) // evaluating costs per node
+		}
 		if w, ok := node.(*syntax.Word); ok {
 			if s.wordBound(w) > s.n.maxBytes {
 				bad = sat
@@ -199,6 +203,15 @@ func (s *shell) paramBound(pe *syntax.ParamExp) int {
 	return addSat(checks, base)
 }
 
+// wordCost returns an upper bound of the bytes that expanding w reads and
+// writes, not counting command substitutions, whose commands are accounted
+// for when they run.
+func (s *shell) wordCost(w *syntax.Word) int {
+	s.n.substSize = 0
+	defer func() { s.n.substSize = s.n.maxVar }()
+	return s.wordBound(w)
+}
+
 // tooLarge reports whether the expansion of w could exceed limit bytes,
 // and records it as a bound hit.
 func (s *shell) tooLarge(w *syntax.Word, limit int) bool {
@@ -259,7 +272,9 @@ func (s *shell) wordFields(w *syntax.Word, out []string) (res []string) {
 		}
 	})
 	cfg := s.ecfg()
+	cost := s.wordCost(w)
 	braceWords(w, func(bw *syntax.Word) bool {
+		s.n.charge(cost)
 		for f, err := range expand.FieldsSeq(cfg, bw) {
 			if err != nil {
 				if count == 0 {
@@ -445,6 +460,7 @@ func (s *shell) literalMax(w *syntax.Word, limit int) (res string, big bool) {
 	if s.tooLarge(w, limit) {
 		return printWord(w), true
 	}
+	s.n.charge(s.wordCost(w))
 	defer s.recoverExpand(func() { res = printWord(w) })
 	v, err := expand.Literal(s.ecfg(), w)
 	if err != nil {
