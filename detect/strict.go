@@ -40,6 +40,10 @@ func WithShellBounds(depth, bytes int, budget time.Duration) StrictOption {
 func NewStrict(opts ...StrictOption) *Strict {
 	s := &Strict{endpoints: Default}
 	s.norm.Env = sentinelEnv
+	// The step bound is the real, deterministic limit; the time budget is
+	// a safety net, set high enough that a busy machine does not change
+	// verdicts.
+	s.norm.Budget = 100 * time.Millisecond
 	for _, o := range opts {
 		o(s)
 	}
