@@ -47,7 +47,6 @@ func sampleEvents() []auditv1.Event {
 	}
 }
 
-
 type got struct {
 	AuditID, Stage, URI, Decision string
 	Groups                        []string
@@ -329,4 +328,3 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
-

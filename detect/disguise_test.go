@@ -108,9 +108,13 @@ func hostPath(u string) (string, string) {
 type disguise func(cmd string) string
 
 var disguises = map[string]disguise{
-	"plain":   func(c string) string { return c },
-	"base64":  func(c string) string { return "echo " + base64.StdEncoding.EncodeToString([]byte(c)) + " | base64 -d | sh" },
-	"b64here": func(c string) string { return `bash <<< "$(echo ` + base64.StdEncoding.EncodeToString([]byte(c)) + ` | base64 --decode)"` },
+	"plain": func(c string) string { return c },
+	"base64": func(c string) string {
+		return "echo " + base64.StdEncoding.EncodeToString([]byte(c)) + " | base64 -d | sh"
+	},
+	"b64here": func(c string) string {
+		return `bash <<< "$(echo ` + base64.StdEncoding.EncodeToString([]byte(c)) + ` | base64 --decode)"`
+	},
 	"printf": func(c string) string {
 		var b strings.Builder
 		for i := 0; i < len(c); i++ {

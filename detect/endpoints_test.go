@@ -42,10 +42,10 @@ func TestMatchPath(t *testing.T) {
 func TestCleanPath(t *testing.T) {
 	cases := map[string]string{
 		"/latest//meta-data/./iam/../iam/security-credentials/": "/latest/meta-data/iam/security-credentials/",
-		"/%6c%61test/meta-data":      "/latest/meta-data",
-		"/%256c%2561test/meta-data":  "/latest/meta-data",
-		"\\latest\\meta-data":        "/latest/meta-data",
-		"/a/../../latest/user-data":  "/latest/user-data",
+		"/%6c%61test/meta-data":                                 "/latest/meta-data",
+		"/%256c%2561test/meta-data":                             "/latest/meta-data",
+		"\\latest\\meta-data":                                   "/latest/meta-data",
+		"/a/../../latest/user-data":                             "/latest/user-data",
 	}
 	for in, want := range cases {
 		if got := cleanPath(in); got != want {

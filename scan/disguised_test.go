@@ -74,11 +74,11 @@ func TestDisguisedLog(t *testing.T) {
 			ev := auditv1.Event{
 				TypeMeta: metav1.TypeMeta{Kind: "Event", APIVersion: "audit.k8s.io/v1"},
 				Level:    auditv1.LevelMetadata, AuditID: types.UID(id), Stage: st,
-				RequestURI: auditgen.ExecRequestURI("prod", "web-0", "app", argv, i%2 == 0),
-				Verb:       []string{"get", "create"}[i%2],
-				User:       authnv1.UserInfo{Username: "alice@example.com", Groups: []string{"system:authenticated"}},
-				SourceIPs:  []string{"10.0.0.7"},
-				ObjectRef:  &auditv1.ObjectReference{Resource: "pods", Namespace: "prod", Name: "web-0", APIVersion: "v1", Subresource: "exec"},
+				RequestURI:               auditgen.ExecRequestURI("prod", "web-0", "app", argv, i%2 == 0),
+				Verb:                     []string{"get", "create"}[i%2],
+				User:                     authnv1.UserInfo{Username: "alice@example.com", Groups: []string{"system:authenticated"}},
+				SourceIPs:                []string{"10.0.0.7"},
+				ObjectRef:                &auditv1.ObjectReference{Resource: "pods", Namespace: "prod", Name: "web-0", APIVersion: "v1", Subresource: "exec"},
 				RequestReceivedTimestamp: metav1.NewMicroTime(at),
 				StageTimestamp:           metav1.NewMicroTime(at.Add(time.Second)),
 			}
