@@ -12,6 +12,11 @@ import (
 // (resuming inside a damaged document) objects that are not audit events
 // are parts of the damaged value and are skipped without a message.
 func (f *file) value(raw []byte, line int, recovering bool) {
+	// The API server's own lines start this way: no need to classify.
+	if f.r.opts.Format == FormatAuto && bytes.HasPrefix(raw, []byte(`{"kind":"Event",`)) {
+		f.event(raw, line, time.Time{})
+		return
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		f.fail(line, fmt.Errorf("malformed JSON: %v", err))
@@ -73,6 +78,19 @@ func isArray(b json.RawMessage) bool {
 
 // event decodes one audit event with the official audit.k8s.io/v1 type.
 func (f *file) event(raw []byte, line int, docTime time.Time) {
+	if f.r.opts.OnlyExec {
+		// A light decode first: an event that is not on an exec
+		// subresource cannot alert, whatever "exec" its body mentions.
+		var probe struct {
+			ObjectRef *struct {
+				Subresource string `json:"subresource"`
+			} `json:"objectRef"`
+		}
+		if json.Unmarshal(raw, &probe) == nil && (probe.ObjectRef == nil || probe.ObjectRef.Subresource != "exec") {
+			f.stats.Events++
+			return
+		}
+	}
 	rec := &Record{Raw: json.RawMessage(raw), File: f.name, Line: line}
 	if err := json.Unmarshal(raw, &rec.Event); err != nil {
 		f.fail(line, fmt.Errorf("audit event does not decode: %v", err))

@@ -3,11 +3,11 @@ package auditlog
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -42,6 +42,18 @@ type Options struct {
 	MaxDocumentSize int64
 	// OnError receives every problem found. It may be nil.
 	OnError func(*Error)
+	// NoPrefilter decodes every line of JSON-lines input, so that every
+	// malformed line is reported, instead of only the lines that could
+	// hold a pods/exec event.
+	NoPrefilter bool
+	// OnlyExec emits only events whose objectRef.subresource is "exec"
+	// (the only ones an engine can alert on); the others are counted but
+	// not fully decoded.
+	OnlyExec bool
+	// Progress, when set, is advanced by every byte read from the input.
+	Progress *atomic.Int64
+	// ProgressLines, when set, is advanced by every line read.
+	ProgressLines *atomic.Int64
 }
 
 // Reader reads audit events from streams.
@@ -92,16 +104,12 @@ func (f *file) report(e *Error) {
 // unless the stream itself fails.
 func (r *Reader) Read(name string, src io.Reader, emit func(*Record)) Stats {
 	f := &file{r: r, name: name, emit: emit}
-	counted := &countingReader{r: src}
+	counted := &countingReader{r: src, progress: r.opts.Progress}
 	br := bufio.NewReaderSize(counted, 64<<10)
-	head, _ := br.Peek(2)
-	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			f.fail(0, fmt.Errorf("gzip: %w", err))
-			return f.stats
-		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+	if d := f.decompress(br, counted); d != br {
+		ra := newReadAhead(d)
+		defer ra.Close()
+		br = bufio.NewReaderSize(ra, 64<<10)
 	}
 	f.readDecoded(br)
 	f.stats.Bytes = counted.n
@@ -140,6 +148,10 @@ func (f *file) readDecoded(br *bufio.Reader) {
 	}
 	// A file that starts with an object is JSON lines when its first line
 	// is a whole JSON value; otherwise it is one pretty-printed document.
+	if nl := bytes.IndexByte(peek, '\n'); nl >= 0 && json.Valid(bytes.TrimSpace(peek[:nl])) {
+		f.readLines(br, nil)
+		return
+	}
 	line, err := readLine(br, f.r.opts.MaxLineSize)
 	if (err == nil || err == io.EOF) && json.Valid(bytes.TrimSpace(line.data)) || line.oversized {
 		f.readLines(br, &line)
@@ -219,6 +231,16 @@ func readLine(br *bufio.Reader, max int) (line, error) {
 
 // readLines reads JSON lines. pending is a first line already read.
 func (f *file) readLines(br *bufio.Reader, pending *line) {
+	if !f.r.opts.NoPrefilter {
+		n := 0
+		if pending != nil {
+			n = 1
+			f.stats.Lines++
+			f.line(1, *pending)
+		}
+		f.readLinesFast(br, n)
+		return
+	}
 	max := f.r.opts.MaxLineSize
 	n := 0
 	for {
@@ -420,12 +442,16 @@ func (l lineIndex) at(off int) int {
 }
 
 type countingReader struct {
-	r io.Reader
-	n int64
+	r        io.Reader
+	n        int64
+	progress *atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.progress != nil {
+		c.progress.Add(int64(n))
+	}
 	return n, err
 }

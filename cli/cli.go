@@ -30,6 +30,8 @@ type Streams struct {
 	OutIsTerminal bool
 	// InIsTerminal says whether In is a terminal (no implicit stdin).
 	InIsTerminal bool
+	// ErrIsTerminal says whether Err is a terminal (progress is shown).
+	ErrIsTerminal bool
 }
 
 // exitError carries an exit code up to Main.
@@ -59,6 +61,7 @@ func Main() int {
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 		InIsTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
+		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 	}
 	return Run(os.Args[1:], s)
 }

@@ -23,6 +23,8 @@ type scanFlags struct {
 	quiet       bool
 	cloud       string
 	endpoints   string
+	jobs        int
+	noPrefilter bool
 }
 
 func newScanCommand(s Streams) *cobra.Command {
@@ -77,6 +79,8 @@ Exit codes: 0 scan completed (alerts or not); 1 alerts found and
 	fl.BoolVar(&f.failOnAlert, "fail-on-alert", false, "exit with code 1 when any alert is found")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no summary")
 	addDetectionFlags(fl, &f.cloud, &f.endpoints)
+	fl.IntVarP(&f.jobs, "jobs", "j", 0, "files or file ranges read at once (default: the number of CPUs)")
+	fl.BoolVar(&f.noPrefilter, "no-prefilter", false, "decode every line, to report every malformed line (slower); by default only lines that could hold a pods/exec event are decoded")
 	return cmd
 }
 
@@ -114,7 +118,19 @@ func runScan(s Streams, f scanFlags, args []string) error {
 		args = []string{"-"}
 	}
 	errs := newErrorPrinter(s, f.maxErrors)
+	var progress *scan.Progress
+	stopProgress := func() {}
+	if s.ErrIsTerminal && !f.quiet {
+		progress = &scan.Progress{}
+		var clear func()
+		clear, stopProgress = startProgress(s, progress, totalSize(args))
+		defer stopProgress()
+		errs.before = clear
+	}
 	res, err := scan.Run(args, scan.Options{
+		Jobs:        f.jobs,
+		NoPrefilter: f.noPrefilter,
+		Progress:    progress,
 		Engine:      f.engine,
 		InputFormat: inFmt,
 		MaxLineSize: maxLine,
@@ -122,6 +138,7 @@ func runScan(s Streams, f scanFlags, args []string) error {
 		OnError:     errs.print,
 		Strict:      strictOpts,
 	})
+	stopProgress()
 	if err != nil && !errors.Is(err, scan.ErrNoInput) {
 		return &exitError{code: ExitUsage, err: err}
 	}
@@ -147,7 +164,7 @@ func runScan(s Streams, f scanFlags, args []string) error {
 }
 
 func printSummary(s Streams, sum scan.Summary) {
-	fmt.Fprintf(s.Err, "imdsguard: %d files, %d lines, %d events, %d exec events, %d alerts; %d malformed lines",
+	fmt.Fprintf(s.Err, "imdsguard: %d files, %d lines, %d events decoded, %d exec events, %d alerts; %d malformed lines",
 		sum.Files, sum.Lines, sum.Events, sum.ExecEvents, sum.Alerts, sum.Malformed)
 	var extra []string
 	if sum.Oversized > 0 {
@@ -171,6 +188,8 @@ func printSummary(s Streams, sum scan.Summary) {
 // errorPrinter prints input problems on stderr, escaped, at most max per
 // file; the rest are summed up per file at the end.
 type errorPrinter struct {
+	// before runs before a message is printed (it clears the progress line).
+	before func()
 	s      Streams
 	max    int
 	shown  map[string]int
@@ -196,6 +215,9 @@ func (p *errorPrinter) print(err error) {
 		return
 	}
 	p.shown[file]++
+	if p.before != nil {
+		p.before()
+	}
 	level := "error"
 	if ae != nil && ae.Warning {
 		level = "warning"

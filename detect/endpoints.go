@@ -409,8 +409,17 @@ func (e *Endpoints) lookupHost(name string) *HostnameRule {
 // Paths compare without regard to case: some services ignore it (Alibaba's
 // docs write Ram/), and an attempt in the wrong case is still an attempt.
 func (e *Endpoints) matchPath(path, query string) *PathRule {
-	segs := splitPath(strings.ToLower(path))
-	query = strings.ToLower(query)
+	var buf [32]string
+	segs := buf[:0]
+	lp := strings.ToLower(path)
+	for _, s := range strings.Split(lp, "/") {
+		if s != "" && len(segs) < len(buf) {
+			segs = append(segs, s)
+		}
+	}
+	if query != "" {
+		query = strings.ToLower(query)
+	}
 	// Rank: more segments, then more literal segments, then a query.
 	var best *PathRule
 	bestRank := -1

@@ -70,7 +70,6 @@ func tokenBreak(r rune) bool {
 }
 
 var (
-	urlRe         = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]{0,15}://[^\s'"` + "`" + `|;,(){}$*]+`)
 	portRe        = regexp.MustCompile(`:\d{1,5}(?:[/?#]|$)`)
 	devTCPRe      = regexp.MustCompile(`/dev/(?:tcp|udp)/([^/\s'"<>` + "`" + `|;]+)/`)
 	requestLineRe = regexp.MustCompile(`(?i)\b(?:GET|PUT|POST|HEAD|DELETE|PATCH|OPTIONS)\s+(\S+)\s+HTTP/\d`)
@@ -100,6 +99,50 @@ func (ev *evidence) scan(text string) {
 			}
 		}
 	}
+}
+
+// nextURL finds the next scheme://... URL at or after off: a scheme of up
+// to 16 letters, digits, '+', '-' or '.' starting with a letter, and the
+// text up to a space, quote or shell or code punctuation. It returns the
+// URL and the offset after it, or next -1.
+func nextURL(text string, off int) (u string, next int) {
+	for off < len(text) {
+		i := strings.Index(text[off:], "://")
+		if i < 0 {
+			return "", -1
+		}
+		sep := off + i
+		start := sep
+		for start > 0 && sep-start < 16 && isSchemeByte(text[start-1]) {
+			start--
+		}
+		for start < sep && !isLetter(text[start]) {
+			start++
+		}
+		end := sep + 3
+		for end < len(text) && !urlStop(text[end]) {
+			end++
+		}
+		if start < sep && end > sep+3 {
+			return text[start:end], end
+		}
+		off = sep + 3
+	}
+	return "", -1
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func isSchemeByte(c byte) bool {
+	return isLetter(c) || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+}
+
+func urlStop(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\v', '\f', '\'', '"', '`', '|', ';', ',', '(', ')', '{', '}', '$', '*':
+		return true
+	}
+	return false
 }
 
 // joinLiterals removes the operator between two string literals joined
@@ -147,10 +190,13 @@ func (ev *evidence) scanOnce(text string) {
 	lower := strings.ToLower(text)
 	// Each pattern runs only when its anchor is present: most commands
 	// hold none of them.
-	if strings.Contains(text, "://") {
-		for _, u := range urlRe.FindAllString(text, -1) {
-			ev.urlToken(u, true)
+	for off := 0; ; {
+		u, next := nextURL(text, off)
+		if next < 0 {
+			break
 		}
+		ev.urlToken(u, true)
+		off = next
 	}
 	if strings.Contains(text, "/dev/") {
 		for _, m := range devTCPRe.FindAllStringSubmatch(text, -1) {
@@ -388,11 +434,28 @@ func (ev *evidence) barePath(tok string) {
 
 func (ev *evidence) headers(text, lower string) {
 	for i, re := range ev.e.headerRes {
-		if !hasNeedles(lower, ev.e.Headers[i].Needle) {
+		h := ev.e.Headers[i]
+		if !hasNeedles(lower, h.Needle) {
 			continue
 		}
-		if loc := re.FindStringIndex(text); loc != nil {
-			h := ev.e.Headers[i]
+		var loc []int
+		if first, _, _ := strings.Cut(h.Needle, ","); first != "" && len(lower) == len(text) {
+			// Run the pattern only around the needle: a header is short.
+			for off, tries := 0, 0; loc == nil && tries < 8; tries++ {
+				j := strings.Index(lower[off:], first)
+				if j < 0 {
+					break
+				}
+				from, to := max(0, off+j-48), min(len(text), off+j+len(first)+96)
+				if l := re.FindStringIndex(text[from:to]); l != nil {
+					loc = []int{from + l[0], from + l[1]}
+				}
+				off += j + len(first)
+			}
+		} else {
+			loc = re.FindStringIndex(text)
+		}
+		if loc != nil {
 			written := strings.TrimLeft(text[loc[0]:loc[1]], " \t\"'({[,;")
 			ev.add(finding{
 				Indicator: Indicator{Kind: KindHeader, Text: written, Canonical: h.Name, CloudTarget: h.Target},

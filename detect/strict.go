@@ -91,15 +91,20 @@ func (s *Strict) Analyze(argv []string) Verdict {
 	raw := strings.Join(argv, " ")
 	norm := shellnorm.Normalize(argv, s.norm)
 	ev := newEvidence(s.endpoints)
-	ev.scan(raw)
 	var texts []string
 	for _, t := range norm.Texts {
-		if t == raw {
+		if t == raw || strings.Contains(t, "\n") && strings.Contains(raw, t) {
 			continue
 		}
 		texts = append(texts, t)
-		ev.scan(t)
 	}
+	// One pass over everything, one text a line: the raw command (an
+	// indicator in either counts) and what normalization made of it.
+	all := raw
+	if len(texts) > 0 {
+		all = raw + "\n" + strings.Join(texts, "\n")
+	}
+	ev.scan(all)
 	v := ev.verdict(s.cloud)
 	v.Texts = texts
 	v.Normalized = raw

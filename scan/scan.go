@@ -10,7 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/imdsguard/imdsguard/alert"
 	"github.com/imdsguard/imdsguard/auditlog"
@@ -31,10 +34,29 @@ type Options struct {
 	MaxLineSize int
 	// Stdin is read for the path "-".
 	Stdin io.Reader
-	// OnError receives every problem found in the input, with its place.
+	// OnError receives every problem found in the input, with its place,
+	// in input order.
 	OnError func(error)
 	// Strict configures the strict engine.
 	Strict []detect.StrictOption
+	// Jobs is how many files or file ranges are read at once (default:
+	// the number of CPUs).
+	Jobs int
+	// NoPrefilter decodes every line (see auditlog.Options).
+	NoPrefilter bool
+	// Progress, when set, is advanced as the scan goes.
+	Progress *Progress
+	// RangeSize is the size of the ranges a large uncompressed file is
+	// split into (default 64 MiB).
+	RangeSize int64
+}
+
+// Progress is what a running scan has done so far, for a progress line.
+type Progress struct {
+	Bytes      atomic.Int64 // input bytes read (compressed bytes for compressed files)
+	Lines      atomic.Int64 // lines of JSON-lines input
+	ExecEvents atomic.Int64 // pods/exec events
+	Flagged    atomic.Int64 // events an engine flagged (alerts fold them later)
 }
 
 // Summary counts what a scan read and found.
@@ -55,7 +77,42 @@ type Result struct {
 // ErrNoInput is returned when no input could be read at all.
 var ErrNoInput = errors.New("no input could be read")
 
+// maxTaskErrors bounds the problems kept per task; the rest are counted.
+const maxTaskErrors = 1000
+
+// task is one unit of parallel work: a whole file, or a range of lines of
+// a large uncompressed one.
+type task struct {
+	name       string
+	file       *os.File // shared by the ranges of one file
+	size       int64
+	start, end int64
+	ranged     bool
+	first      bool // the first task of its file
+	stdin      io.Reader
+	openErr    error
+	done       chan struct{}
+	// results, with line numbers relative to the task
+	stats   auditlog.Stats
+	lines   int
+	execs   int64
+	found   []found
+	errs    []error
+	dropped int
+}
+
+// found is an event one of the engines flagged.
+type found struct {
+	in   alert.Input
+	x    detect.Exec
+	v    detect.Verdict
+	row  esql.Row
+	line int
+}
+
 // Run scans paths: files, directories (recursively) and "-" for stdin.
+// Files, and ranges of large files, are read in parallel; alerts and
+// messages come out in the same order whatever the parallelism.
 func Run(paths []string, opts Options) (*Result, error) {
 	if opts.Engine == "" {
 		opts.Engine = EngineStrict
@@ -67,37 +124,108 @@ func Run(paths []string, opts Options) (*Result, error) {
 	if onErr == nil {
 		onErr = func(error) {}
 	}
-	p := &pipeline{
-		engine:   opts.Engine,
-		strict:   detect.NewStrict(opts.Strict...),
-		sessions: alert.NewSessions(),
-		verdicts: map[string]cachedVerdict{},
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
 	}
-	reader := auditlog.NewReader(auditlog.Options{
+	rangeSize := opts.RangeSize
+	if rangeSize <= 0 {
+		rangeSize = 64 << 20
+	}
+	strict := detect.NewStrict(opts.Strict...)
+	readerOpts := auditlog.Options{
 		Format:      opts.InputFormat,
 		MaxLineSize: opts.MaxLineSize,
-		OnError:     func(e *auditlog.Error) { onErr(e) },
-	})
+		NoPrefilter: opts.NoPrefilter,
+		OnlyExec:    true,
+	}
+	if opts.Progress != nil {
+		readerOpts.Progress, readerOpts.ProgressLines = &opts.Progress.Bytes, &opts.Progress.Lines
+	}
+	var sum Summary
 	files, errs := expand(paths)
 	for _, err := range errs {
-		p.sum.Unreadable++
+		sum.Unreadable++
 		onErr(err)
 	}
+	tasks := plan(files, opts.Stdin, rangeSize, auditlog.NewReader(readerOpts))
+	defer func() {
+		for _, t := range tasks {
+			if t.first && t.file != nil {
+				t.file.Close()
+			}
+		}
+	}()
+
+	// Workers take tasks in order; the collector below consumes results in
+	// the same order, so output does not depend on timing.
+	queue := make(chan *task)
+	var wg sync.WaitGroup
+	for i := 0; i < jobs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range queue {
+				runTask(t, readerOpts, opts.Engine, strict, opts.Progress)
+				close(t.done)
+			}
+		}()
+	}
+	go func() {
+		for _, t := range tasks {
+			queue <- t
+		}
+		close(queue)
+	}()
+
+	sessions := alert.NewSessions()
+	var rows []*alert.Alert
 	read := 0
-	for _, name := range files {
-		if err := p.readOne(reader, name, opts.Stdin); err != nil {
-			p.sum.Unreadable++
-			onErr(err)
+	lineBase := 0
+	for _, t := range tasks {
+		<-t.done
+		if t.openErr != nil {
+			sum.Unreadable++
+			onErr(t.openErr)
 			continue
 		}
-		read++
+		if t.first {
+			read++
+			sum.Files++
+			lineBase = 0
+		}
+		sum.Stats.Add(t.stats)
+		sum.ExecEvents += t.execs
+		for _, e := range t.errs {
+			var ae *auditlog.Error
+			if errors.As(e, &ae) && ae.Line > 0 {
+				ae.Line += lineBase
+			}
+			onErr(e)
+		}
+		if t.dropped > 0 {
+			onErr(&auditlog.Error{File: t.name, Err: fmt.Errorf("%d more problems in this part of the file not shown", t.dropped)})
+		}
+		for i := range t.found {
+			fd := &t.found[i]
+			fd.in.Source.Line += lineBase
+			if opts.Engine == EngineESQL {
+				rows = append(rows, alert.FromESQLRow(fd.in, fd.row))
+			} else {
+				sessions.Add(fd.in, fd.x, fd.v)
+			}
+		}
+		lineBase += t.lines
+		t.found, t.errs = nil, nil
 	}
-	res := &Result{Summary: p.sum}
-	if p.engine == EngineStrict {
-		res.Alerts = p.sessions.Alerts()
+	wg.Wait()
+
+	res := &Result{Summary: sum}
+	if opts.Engine == EngineStrict {
+		res.Alerts = sessions.Alerts()
 	} else {
-		alert.Sort(p.rows)
-		res.Alerts = p.rows
+		alert.Sort(rows)
+		res.Alerts = rows
 	}
 	res.Summary.Alerts = len(res.Alerts)
 	if read == 0 {
@@ -106,24 +234,67 @@ func Run(paths []string, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func (p *pipeline) readOne(reader *auditlog.Reader, name string, stdin io.Reader) error {
-	var src io.Reader
-	if name == "-" {
-		if stdin == nil {
-			return fmt.Errorf("-: no standard input")
+// plan opens the files and splits large uncompressed JSON-lines files into
+// ranges of about rangeSize bytes.
+func plan(files []string, stdin io.Reader, rangeSize int64, probe *auditlog.Reader) []*task {
+	var tasks []*task
+	for _, name := range files {
+		if name == "-" {
+			t := &task{name: "<stdin>", stdin: stdin, first: true, done: make(chan struct{})}
+			if stdin == nil {
+				t.openErr = fmt.Errorf("-: no standard input")
+			}
+			tasks = append(tasks, t)
+			continue
 		}
-		src, name = stdin, "<stdin>"
-	} else {
 		f, err := os.Open(name)
 		if err != nil {
-			return err
+			tasks = append(tasks, &task{name: name, openErr: err, first: true, done: make(chan struct{})})
+			continue
 		}
-		defer f.Close()
-		src = f
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			tasks = append(tasks, &task{name: name, openErr: err, first: true, done: make(chan struct{})})
+			continue
+		}
+		size := st.Size()
+		head := make([]byte, 64<<10)
+		n, _ := f.ReadAt(head, 0)
+		if size <= rangeSize || !st.Mode().IsRegular() || !probe.Splittable(head[:n]) {
+			tasks = append(tasks, &task{name: name, file: f, size: size, first: true, done: make(chan struct{})})
+			continue
+		}
+		for off := int64(0); off < size; off += rangeSize {
+			tasks = append(tasks, &task{name: name, file: f, size: size, start: off, end: min(off+rangeSize, size),
+				ranged: true, first: off == 0, done: make(chan struct{})})
+		}
 	}
-	p.sum.Files++
-	p.sum.Stats.Add(reader.Read(name, src, p.record))
-	return nil
+	return tasks
+}
+
+// runTask reads one task and runs the engine on its events.
+func runTask(t *task, ro auditlog.Options, engine string, strict *detect.Strict, p *Progress) {
+	if t.openErr != nil {
+		return
+	}
+	ro.OnError = func(e *auditlog.Error) {
+		if len(t.errs) < maxTaskErrors {
+			t.errs = append(t.errs, e)
+		} else {
+			t.dropped++
+		}
+	}
+	r := auditlog.NewReader(ro)
+	a := analyzer{engine: engine, strict: strict, verdicts: map[string]cachedVerdict{}, t: t, progress: p}
+	switch {
+	case t.stdin != nil:
+		t.stats = r.Read(t.name, t.stdin, a.record)
+	case t.ranged:
+		t.stats, t.lines = r.ReadRange(t.name, t.file, t.size, t.start, t.end, a.record)
+	default:
+		t.stats = r.Read(t.name, io.NewSectionReader(t.file, 0, t.size), a.record)
+	}
 }
 
 type cachedVerdict struct {
@@ -132,24 +303,34 @@ type cachedVerdict struct {
 	verdict detect.Verdict
 }
 
-type pipeline struct {
-	engine   string
-	strict   *detect.Strict
-	sessions *alert.Sessions
-	rows     []*alert.Alert
-	sum      Summary
+// analyzer runs an engine on the events of one task.
+type analyzer struct {
+	engine string
+	strict *detect.Strict
 	// verdicts caches the analysis of a session's command: its stages
 	// share one request URI.
 	verdicts map[string]cachedVerdict
+	t        *task
+	progress *Progress
 }
 
-func (p *pipeline) record(rec *auditlog.Record) {
+func (a *analyzer) record(rec *auditlog.Record) {
 	ev := &rec.Event
 	if detect.IsPodExec(ev) {
-		p.sum.ExecEvents++
+		a.t.execs++
+		if a.progress != nil {
+			a.progress.ExecEvents.Add(1)
+		}
+	}
+	if a.progress != nil {
+		defer func(n int) {
+			if len(a.t.found) > n {
+				a.progress.Flagged.Add(1)
+			}
+		}(len(a.t.found))
 	}
 	in := alert.Input{Event: ev, Raw: rec.Raw, Time: rec.Time, Source: alert.Source{File: rec.File, Line: rec.Line}}
-	switch p.engine {
+	switch a.engine {
 	case EngineESQL:
 		var sub *string
 		if ev.ObjectRef != nil {
@@ -157,23 +338,23 @@ func (p *pipeline) record(rec *auditlog.Record) {
 		}
 		row, miss, _ := esql.Evaluate(esql.Input{Subresource: sub, RequestURI: &ev.RequestURI})
 		if miss == esql.Matched {
-			p.rows = append(p.rows, alert.FromESQLRow(in, row))
+			a.t.found = append(a.t.found, found{in: in, row: row})
 		}
 	default:
 		if !detect.IsPodExec(ev) {
 			return
 		}
 		key := string(ev.AuditID)
-		c, ok := p.verdicts[key]
+		c, ok := a.verdicts[key]
 		if !ok || c.uri != ev.RequestURI {
 			x := detect.ExecFromEvent(ev)
-			c = cachedVerdict{uri: ev.RequestURI, exec: x, verdict: p.strict.Analyze(x.Command)}
+			c = cachedVerdict{uri: ev.RequestURI, exec: x, verdict: a.strict.Analyze(x.Command)}
 			if key != "" {
-				p.verdicts[key] = c
+				a.verdicts[key] = c
 			}
 		}
 		if c.verdict.Match {
-			p.sessions.Add(in, c.exec, c.verdict)
+			a.t.found = append(a.t.found, found{in: in, x: c.exec, v: c.verdict})
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/imdsguard/imdsguard/alert"
+	"github.com/imdsguard/imdsguard/auditgen"
 )
 
 // essence is what must not depend on the input format.
@@ -144,7 +146,7 @@ func TestStrictOneAlertPerSession(t *testing.T) {
 	files := renderings(t, dir)
 	// The same sessions read twice (a log and its rotated copy) still
 	// give one alert each.
-	res, err := Run([]string{files["native.log"], files["native.log.gz.1"]}, Options{})
+	res, err := Run([]string{files["native.log"], files["native.log.gz.1"]}, Options{NoPrefilter: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,12 +209,64 @@ func TestUnreadableInputs(t *testing.T) {
 func TestPublicSamplesParseWithoutAlert(t *testing.T) {
 	for _, engine := range []string{EngineStrict, EngineESQL} {
 		var errs []error
-		res, err := Run([]string{"testdata/public"}, Options{Engine: engine, OnError: func(e error) { errs = append(errs, e) }})
+		res, err := Run([]string{"testdata/public"}, Options{Engine: engine, NoPrefilter: true, OnError: func(e error) { errs = append(errs, e) }})
 		if err != nil || len(errs) > 0 {
 			t.Fatalf("%v %v", err, errs)
 		}
 		if res.Summary.Events != 2 || res.Summary.ExecEvents != 1 || len(res.Alerts) != 0 {
 			t.Fatalf("%s: %+v, %d alerts", engine, res.Summary, len(res.Alerts))
+		}
+	}
+}
+
+// TestParallelIsDeterministic: the same alerts, messages and counts with
+// one job or several, whole files or ranges of them.
+func TestParallelIsDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	var big bytes.Buffer
+	if _, err := auditgen.Write(&big, auditgen.Config{Seed: 5, Events: 30000, ExecShare: 0.02}); err != nil {
+		t.Fatal(err)
+	}
+	// Damage a few lines that hold exec so messages are produced too.
+	data := bytes.Replace(big.Bytes(), []byte(`"subresource":"exec"`), []byte(`"subresource":"exec",`), 3)
+	os.WriteFile(filepath.Join(dir, "a.log"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "b.log"), big.Bytes()[:len(big.Bytes())/3], 0o644)
+	type run struct {
+		alerts []essence
+		msgs   []string
+		sum    Summary
+	}
+	do := func(jobs int, rangeSize int64) run {
+		var r run
+		res, err := Run([]string{dir}, Options{Jobs: jobs, RangeSize: rangeSize, OnError: func(e error) { r.msgs = append(r.msgs, e.Error()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.alerts, r.sum = essentials(res.Alerts), res.Summary
+		for _, a := range res.Alerts {
+			for _, s := range a.Sources {
+				r.msgs = append(r.msgs, fmt.Sprintf("%s:%d", s.File, s.Line))
+			}
+		}
+		return r
+	}
+	want := do(1, 1<<40)
+	if len(want.alerts) == 0 || len(want.msgs) < 3 {
+		t.Fatalf("fixture gives %d alerts and %d messages", len(want.alerts), len(want.msgs))
+	}
+	for _, c := range []struct {
+		jobs int
+		size int64
+	}{{4, 1 << 40}, {1, 64 << 10}, {4, 64 << 10}, {3, 12345}} {
+		got := do(c.jobs, c.size)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("jobs %d, ranges of %d bytes: differs from one job\n got %+v\nwant %+v", c.jobs, c.size, got.sum, want.sum)
+			for i := range got.msgs {
+				if i < len(want.msgs) && got.msgs[i] != want.msgs[i] {
+					t.Errorf("first difference: %q vs %q", got.msgs[i], want.msgs[i])
+					break
+				}
+			}
 		}
 	}
 }
