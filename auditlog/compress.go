@@ -191,6 +191,28 @@ func newReadAhead(r io.Reader) *readAhead {
 	return ra
 }
 
+// next hands out the next decompressed block itself, without a copy.
+func (ra *readAhead) next() ([]byte, error) {
+	if len(ra.cur) > 0 { // left over by Read
+		b := ra.cur
+		ra.cur = nil
+		return b, nil
+	}
+	if ra.buf != nil {
+		ra.free <- ra.buf[:cap(ra.buf)]
+		ra.buf = nil
+	}
+	b, ok := <-ra.ch
+	if !ok {
+		if ra.err == nil {
+			ra.err = <-ra.errc
+		}
+		return nil, ra.err
+	}
+	ra.buf = b
+	return b, nil
+}
+
 func (ra *readAhead) Read(p []byte) (int, error) {
 	for len(ra.cur) == 0 {
 		if ra.buf != nil {

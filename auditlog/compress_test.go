@@ -83,3 +83,22 @@ func BenchmarkGunzip(b *testing.B) {
 }
 
 func kgzip(data []byte) (*kgz.Reader, error) { return kgz.NewReader(bytes.NewReader(data)) }
+
+// Lines cut by the edges of decompressed blocks are read whole: a gzipped
+// log gives the same exec events, at the same lines, as the plain one.
+func TestGzipBlockEdges(t *testing.T) {
+	var raw bytes.Buffer
+	auditgen.Write(&raw, auditgen.Config{Seed: 4, Bytes: 6 << 20, ExecShare: 0.05})
+	plain, pst := readExec(raw.Bytes(), Options{})
+	zipped, zst := readExec(gz(raw.Bytes()), Options{})
+	if len(plain) == 0 || strings.Join(plain, "\n") != strings.Join(zipped, "\n") || pst.Lines != zst.Lines {
+		t.Fatalf("plain %d exec events / %d lines, gzip %d / %d", len(plain), pst.Lines, len(zipped), zst.Lines)
+	}
+	// And with lines longer than a block, kept and dropped.
+	long := append(bytes.Repeat([]byte("x"), 3<<20), '\n')
+	data := append(append(append([]byte{}, raw.Bytes()[:1<<20]...), long...), raw.Bytes()[1<<20:]...)
+	_, st, errs := readAll(t, gz(data), Options{MaxLineSize: 2 << 20})
+	if st.Oversized != 1 || len(errs) == 0 {
+		t.Fatalf("a 3 MiB line over a 2 MiB limit: %+v %v", st, errs)
+	}
+}

@@ -58,73 +58,116 @@ func nextCandidate(b []byte, from int) int {
 // blockSize is how much is read at a time in the fast path.
 const blockSize = 1 << 20
 
+// blockReader yields the input in blocks. A block is valid until the next
+// call; lines are cut at block edges and joined by the caller.
+type blockReader interface {
+	next() ([]byte, error)
+}
+
+// plainBlocks reads an io.Reader into one reused buffer.
+type plainBlocks struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (p *plainBlocks) next() ([]byte, error) {
+	n, err := io.ReadFull(p.r, p.buf)
+	if err == io.ErrUnexpectedEOF {
+		err = nil
+		if n == 0 {
+			err = io.EOF
+		}
+	}
+	return p.buf[:n], err
+}
+
 // readLinesFast reads JSON lines in blocks and decodes only the lines the
 // prefilter keeps. Lines are counted, not split: most of a log is never
-// looked at line by line.
+// looked at line by line, and blocks from the decompressor are scanned
+// where they are (only a line cut by a block edge is copied).
 func (f *file) readLinesFast(r io.Reader, lineBase int) int {
-	max := f.r.opts.MaxLineSize
-	buf := make([]byte, 0, blockSize)
-	done := lineBase // lines completed so far
-	skipping := false  // inside an oversized line
-	skipped := 0       // bytes of it so far
-	eof := false
-	for !eof {
-		if len(buf) == cap(buf) {
-			// No newline in a full buffer: grow up to the line limit.
-			if cap(buf) < max+1 {
-				nb := make([]byte, len(buf), min(2*cap(buf), max+blockSize))
-				copy(nb, buf)
-				buf = nb
-			} else {
-				// The line is over the limit: drop what we have and
-				// skip to its end.
-				skipped += len(buf)
-				skipping = true
-				buf = buf[:0]
-			}
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			eof = true
-		} else if err != nil {
-			f.fail(done+1, fmt.Errorf("read error after line %d: %w", done, describeReadErr(err)))
-			eof = true
-		}
-		end := bytes.LastIndexByte(buf, '\n')
-		if eof && len(buf) > 0 {
-			end = len(buf) - 1 // the last line has no newline
-		}
-		if end < 0 {
-			continue
-		}
-		block := buf[:end+1]
-		if skipping {
-			// Finish the oversized line.
-			nl := bytes.IndexByte(block, '\n')
-			if nl < 0 {
-				nl = len(block) - 1
-			}
-			skipped += nl + 1
-			done++
-			f.stats.Lines++
-			f.stats.Oversized++
-			f.fail(done, fmt.Errorf("line of %d bytes is longer than the maximum of %d bytes (raise --max-line-size); skipped", skipped-1, max))
-			skipping, skipped = false, 0
-			block = block[nl+1:]
-			if len(block) == 0 {
-				buf = buf[:copy(buf, buf[end+1:])]
-				continue
-			}
-		}
-		done = f.block(block, done)
-		buf = buf[:copy(buf, buf[end+1:])]
+	return f.readBlocks(&plainBlocks{r: r, buf: make([]byte, blockSize)}, lineBase)
+}
+
+// chainBlocks yields first, then the blocks of rest.
+type chainBlocks struct {
+	first []byte
+	rest  blockReader
+}
+
+func (c *chainBlocks) next() ([]byte, error) {
+	if c.first != nil {
+		b := c.first
+		c.first = nil
+		return b, nil
 	}
-	if skipping && skipped > 0 {
+	return c.rest.next()
+}
+
+func (f *file) readBlocks(src blockReader, lineBase int) int {
+	max := f.r.opts.MaxLineSize
+	done := lineBase  // lines completed so far
+	var carry []byte  // the start of a line cut by a block edge
+	skipping := false // inside an oversized line
+	skipped := 0      // its length so far
+	oversized := func(n int) {
 		done++
 		f.stats.Lines++
 		f.stats.Oversized++
-		f.fail(done, fmt.Errorf("line of %d bytes is longer than the maximum of %d bytes (raise --max-line-size); skipped", skipped, max))
+		f.fail(done, fmt.Errorf("line of %d bytes is longer than the maximum of %d bytes (raise --max-line-size); skipped", n, max))
+	}
+	for {
+		b, err := src.next()
+		if len(b) > 0 && (len(carry) > 0 || skipping) {
+			nl := bytes.IndexByte(b, '\n')
+			if nl < 0 {
+				if skipping {
+					skipped += len(b)
+				} else if len(carry)+len(b) > max {
+					skipping, skipped, carry = true, len(carry)+len(b), carry[:0]
+				} else {
+					carry = append(carry, b...)
+				}
+				b = nil
+			} else {
+				part := b[:nl+1]
+				switch {
+				case skipping:
+					oversized(skipped + nl)
+				case len(carry)+nl > max:
+					oversized(len(carry) + nl)
+				default:
+					carry = append(carry, part...)
+					done = f.block(carry, done)
+				}
+				carry, skipping, skipped = carry[:0], false, 0
+				b = b[nl+1:]
+			}
+		}
+		if len(b) > 0 {
+			rest := b
+			if last := bytes.LastIndexByte(b, '\n'); last >= 0 {
+				done = f.block(b[:last+1], done)
+				rest = b[last+1:]
+			}
+			if len(rest) > max {
+				skipping, skipped = true, len(rest)
+			} else {
+				carry = append(carry, rest...)
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				f.fail(done+1, fmt.Errorf("read error after line %d: %w", done, describeReadErr(err)))
+			}
+			break
+		}
+	}
+	switch {
+	case skipping:
+		oversized(skipped)
+	case len(carry) > 0:
+		done = f.block(carry, done)
 	}
 	return done
 }

@@ -81,6 +81,9 @@ var (
 
 // file is the state of reading one input.
 type file struct {
+	// ahead is the decompressor's read-ahead, scanned block by block when
+	// nothing has been buffered from it yet.
+	ahead *readAhead
 	r     *Reader
 	name  string
 	stats Stats
@@ -109,6 +112,7 @@ func (r *Reader) Read(name string, src io.Reader, emit func(*Record)) Stats {
 	if d := f.decompress(br, counted); d != br {
 		ra := newReadAhead(d)
 		defer ra.Close()
+		f.ahead = ra
 		br = bufio.NewReaderSize(ra, 64<<10)
 	}
 	f.readDecoded(br)
@@ -238,7 +242,13 @@ func (f *file) readLines(br *bufio.Reader, pending *line) {
 			f.stats.Lines++
 			f.line(1, *pending)
 		}
-		f.readLinesFast(br, n)
+		if f.ahead != nil {
+			// What detection buffered, then the decompressor's blocks.
+			head, _ := br.Peek(br.Buffered())
+			f.readBlocks(&chainBlocks{first: append([]byte(nil), head...), rest: f.ahead}, n)
+		} else {
+			f.readLinesFast(br, n)
+		}
 		return
 	}
 	max := f.r.opts.MaxLineSize

@@ -52,8 +52,10 @@ results=$DIR/results.txt
 : > "$results"
 best imdsguard "$DIR/imdsguard" scan -q -o ndjson "$LOG" | tee -a "$results"
 best imdsguard-j1 "$DIR/imdsguard" scan -q -o ndjson --jobs 1 "$LOG" | tee -a "$results"
-best rg sh -c "rg -c -F --no-mmap 'pods/exec' '$LOG' || true" | tee -a "$results"
-best grep sh -c "grep -c -F 'pods/exec' '$LOG' || true" | tee -a "$results"
+# Output to a file, not /dev/null: grep stops at the first match when it
+# sees its output is /dev/null.
+best rg sh -c "rg -c -F --no-mmap 'pods/exec' '$LOG' > '$DIR/rg.out' || true" | tee -a "$results"
+best grep sh -c "grep -c -F 'pods/exec' '$LOG' > '$DIR/grep.out' || true" | tee -a "$results"
 RUNS=1 best jq sh -c "jq -c 'select(.objectRef.subresource == \"exec\")' '$LOG' | wc -l" | tee -a "$results"
 best imdsguard-gz "$DIR/imdsguard" scan -q -o ndjson "$LOG.gz" | tee -a "$results"
 best gunzip "$DIR/gunzip" "$LOG.gz" | tee -a "$results"
