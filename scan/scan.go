@@ -84,7 +84,8 @@ const maxTaskErrors = 1000
 // a large uncompressed one.
 type task struct {
 	name       string
-	file       *os.File // shared by the ranges of one file
+	path       string
+	opened     *os.File // a pipe, opened once by plan
 	size       int64
 	start, end int64
 	ranged     bool
@@ -149,13 +150,6 @@ func Run(paths []string, opts Options) (*Result, error) {
 		onErr(err)
 	}
 	tasks := plan(files, opts.Stdin, rangeSize, auditlog.NewReader(readerOpts))
-	defer func() {
-		for _, t := range tasks {
-			if t.first && t.file != nil {
-				t.file.Close()
-			}
-		}
-	}()
 
 	// Workers take tasks in order; the collector below consumes results in
 	// the same order, so output does not depend on timing.
@@ -247,6 +241,8 @@ func plan(files []string, stdin io.Reader, rangeSize int64, probe *auditlog.Read
 			tasks = append(tasks, t)
 			continue
 		}
+		// Files are opened again by the workers: a directory of many
+		// logs must not hold a descriptor per file.
 		f, err := os.Open(name)
 		if err != nil {
 			tasks = append(tasks, &task{name: name, openErr: err, first: true, done: make(chan struct{})})
@@ -258,15 +254,22 @@ func plan(files []string, stdin io.Reader, rangeSize int64, probe *auditlog.Read
 			tasks = append(tasks, &task{name: name, openErr: err, first: true, done: make(chan struct{})})
 			continue
 		}
-		size := st.Size()
+		if !st.Mode().IsRegular() {
+			// A pipe (process substitution, a FIFO) is read once, as
+			// opened here.
+			tasks = append(tasks, &task{name: name, opened: f, first: true, done: make(chan struct{})})
+			continue
+		}
 		head := make([]byte, 64<<10)
 		n, _ := f.ReadAt(head, 0)
-		if size <= rangeSize || !st.Mode().IsRegular() || !probe.Splittable(head[:n]) {
-			tasks = append(tasks, &task{name: name, file: f, size: size, first: true, done: make(chan struct{})})
+		f.Close()
+		size := st.Size()
+		if size <= rangeSize || !probe.Splittable(head[:n]) {
+			tasks = append(tasks, &task{name: name, path: name, size: size, first: true, done: make(chan struct{})})
 			continue
 		}
 		for off := int64(0); off < size; off += rangeSize {
-			tasks = append(tasks, &task{name: name, file: f, size: size, start: off, end: min(off+rangeSize, size),
+			tasks = append(tasks, &task{name: name, path: name, size: size, start: off, end: min(off+rangeSize, size),
 				ranged: true, first: off == 0, done: make(chan struct{})})
 		}
 	}
@@ -286,14 +289,27 @@ func runTask(t *task, ro auditlog.Options, engine string, strict *detect.Strict,
 		}
 	}
 	r := auditlog.NewReader(ro)
+	file := t.opened
+	if file != nil {
+		defer file.Close()
+	} else if t.stdin == nil {
+		f, err := os.Open(t.path)
+		if err != nil {
+			t.openErr = err
+			return
+		}
+		defer f.Close()
+		file = f
+	}
 	a := analyzer{engine: engine, strict: strict, verdicts: map[string]cachedVerdict{}, t: t, progress: p}
 	switch {
 	case t.stdin != nil:
 		t.stats = r.Read(t.name, t.stdin, a.record)
 	case t.ranged:
-		t.stats, t.lines = r.ReadRange(t.name, t.file, t.size, t.start, t.end, a.record)
+		t.stats, t.lines = r.ReadRange(t.name, file, t.size, t.start, t.end, a.record)
 	default:
-		t.stats = r.Read(t.name, io.NewSectionReader(t.file, 0, t.size), a.record)
+		// Not a section: a FIFO or a file that grows is read to its end.
+		t.stats = r.Read(t.name, file, a.record)
 	}
 }
 
