@@ -93,35 +93,38 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(TimeFormat)
 }
 
+// newAlert fills the fields both engines take from the event and the exec
+// request.
+func newAlert(engine string, r rule.Rule, ev *auditv1.Event, x detect.Exec) *Alert {
+	return &Alert{
+		SchemaVersion: SchemaVersion,
+		Engine:        engine,
+		Rule:          RefFor(r),
+		AuditID:       string(ev.AuditID),
+		Verb:          ev.Verb,
+		User:          userOf(ev),
+		SourceIPs:     nonNil(ev.SourceIPs),
+		UserAgent:     ev.UserAgent,
+		Namespace:     x.Namespace,
+		Pod:           x.Pod,
+		Container:     x.Container,
+		Command:       nonNil(x.Command),
+		QueryError:    x.QueryError,
+	}
+}
+
 // FromESQLRow builds the alert the published rule gives for one event.
 func FromESQLRow(in Input, row esql.Row) *Alert {
 	ev := in.Event
 	x := detect.ExecFromEvent(ev)
 	r := rule.ESQL
-	a := &Alert{
-		SchemaVersion:     SchemaVersion,
-		ID:                MakeID("esql", r.ID, string(ev.AuditID), string(ev.Stage), ev.RequestURI),
-		Engine:            "esql",
-		Rule:              RefFor(r),
-		Timestamp:         formatTime(in.Time),
-		Time:              in.Time,
-		AuditID:           string(ev.AuditID),
-		Stage:             string(ev.Stage),
-		Verb:              ev.Verb,
-		User:              userOf(ev),
-		SourceIPs:         nonNil(ev.SourceIPs),
-		UserAgent:         ev.UserAgent,
-		Namespace:         x.Namespace,
-		Pod:               x.Pod,
-		Container:         x.Container,
-		Command:           nonNil(x.Command),
-		ExecutedCommand:   row.ExecutedCommand,
-		CloudTarget:       row.CloudTarget,
-		IsCredentialTheft: row.CredentialTheft,
-		QueryError:        x.QueryError,
-		Sources:           []Source{in.Source},
-		Events:            []json.RawMessage{in.Raw},
-	}
+	a := newAlert("esql", r, ev, x)
+	a.ID = MakeID("esql", r.ID, string(ev.AuditID), string(ev.Stage), ev.RequestURI)
+	a.Timestamp, a.Time = formatTime(in.Time), in.Time
+	a.Stage = string(ev.Stage)
+	a.ExecutedCommand = row.ExecutedCommand
+	a.CloudTarget, a.IsCredentialTheft = row.CloudTarget, row.CredentialTheft
+	a.Sources, a.Events = []Source{in.Source}, []json.RawMessage{in.Raw}
 	if ev.ResponseStatus != nil {
 		a.ResponseCode = ev.ResponseStatus.Code
 	}
@@ -165,30 +168,13 @@ func (s *Sessions) Add(in Input, x detect.Exec, v detect.Verdict) {
 	if se == nil {
 		r := rule.Strict
 		se = &session{stageSet: map[auditv1.Stage]bool{}, first: in.Time}
-		se.alert = &Alert{
-			SchemaVersion:     SchemaVersion,
-			ID:                MakeID("strict", r.ID, key),
-			Engine:            "strict",
-			Rule:              RefFor(r),
-			AuditID:           string(ev.AuditID),
-			Verb:              ev.Verb,
-			User:              userOf(ev),
-			SourceIPs:         nonNil(ev.SourceIPs),
-			UserAgent:         ev.UserAgent,
-			Namespace:         x.Namespace,
-			Pod:               x.Pod,
-			Container:         x.Container,
-			Command:           nonNil(x.Command),
-			ExecutedCommand:   QuoteArgv(x.Command),
-			CloudTarget:       v.CloudTarget,
-			IsCredentialTheft: v.TheftLabel(),
-			Access:            v.Access,
-			Indicators:        v.Indicators,
-			Normalized:        v.Normalized,
-			Truncated:         v.Truncated,
-			AnalysisNote:      v.NormalizeNote,
-			QueryError:        x.QueryError,
-		}
+		a := newAlert("strict", r, ev, x)
+		a.ID = MakeID("strict", r.ID, key)
+		a.ExecutedCommand = QuoteArgv(x.Command)
+		a.CloudTarget, a.IsCredentialTheft, a.Access = v.CloudTarget, v.TheftLabel(), v.Access
+		a.Indicators, a.Normalized = v.Indicators, v.Normalized
+		a.Truncated, a.AnalysisNote = v.Truncated, v.NormalizeNote
+		se.alert = a
 		s.byID[key] = se
 	}
 	if se.stageSet[ev.Stage] {

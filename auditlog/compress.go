@@ -214,19 +214,12 @@ func (ra *readAhead) next() ([]byte, error) {
 }
 
 func (ra *readAhead) Read(p []byte) (int, error) {
-	for len(ra.cur) == 0 {
-		if ra.buf != nil {
-			ra.free <- ra.buf[:cap(ra.buf)]
-			ra.buf = nil
+	if len(ra.cur) == 0 {
+		b, err := ra.next()
+		if err != nil {
+			return 0, err
 		}
-		b, ok := <-ra.ch
-		if !ok {
-			if ra.err == nil {
-				ra.err = <-ra.errc
-			}
-			return 0, ra.err
-		}
-		ra.buf, ra.cur = b, b
+		ra.cur = b
 	}
 	n := copy(p, ra.cur)
 	ra.cur = ra.cur[n:]

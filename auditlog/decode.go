@@ -276,30 +276,7 @@ func unflattenAudit(m map[string]any) map[string]any {
 		if sub, ok := v.(map[string]any); ok && !mapFields[parts[len(parts)-1]] {
 			v = unflattenAudit(sub)
 		}
-		setPath(out, parts, v)
+		insertFlat(out, parts, v)
 	}
 	return out
-}
-
-func setPath(m map[string]any, path []string, v any) {
-	for i, p := range path {
-		if i == len(path)-1 {
-			if old, ok := m[p].(map[string]any); ok {
-				if nv, ok := v.(map[string]any); ok {
-					for k, x := range nv {
-						old[k] = x
-					}
-					return
-				}
-			}
-			m[p] = v
-			return
-		}
-		next, ok := m[p].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[p] = next
-		}
-		m = next
-	}
 }
