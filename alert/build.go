@@ -252,3 +252,49 @@ func QuoteArgv(argv []string) string {
 	}
 	return b.String()
 }
+
+// Merge folds into old the stages of the same session seen later in
+// another batch (the audit webhook sends a session's stages in separate
+// batches). It returns whether old changed. Both must be strict alerts
+// with the same id.
+func Merge(old, next *Alert) bool {
+	have := map[string]bool{}
+	for _, st := range old.Stages {
+		have[st] = true
+	}
+	changed := false
+	for i, st := range next.Stages {
+		if have[st] {
+			continue
+		}
+		have[st] = true
+		changed = true
+		old.Stages = append(old.Stages, st)
+		if i < len(next.Sources) {
+			old.Sources = append(old.Sources, next.Sources[i])
+		}
+		if i < len(next.Events) {
+			old.Events = append(old.Events, next.Events[i])
+		}
+	}
+	if !changed {
+		return false
+	}
+	rank := func(s string) int { return stageRank(auditv1.Stage(s)) }
+	latest := func(a *Alert) int {
+		r := -1
+		for _, s := range a.Stages {
+			r = max(r, rank(s))
+		}
+		return r
+	}
+	sort.SliceStable(old.Sources, func(i, j int) bool { return rank(old.Sources[i].Stage) < rank(old.Sources[j].Stage) })
+	sort.SliceStable(old.Stages, func(i, j int) bool { return rank(old.Stages[i]) < rank(old.Stages[j]) })
+	if latest(next) >= latest(old) {
+		old.Outcome, old.ResponseCode = next.Outcome, next.ResponseCode
+	}
+	if !next.Time.IsZero() && (old.Time.IsZero() || next.Time.Before(old.Time)) {
+		old.Time, old.Timestamp = next.Time, next.Timestamp
+	}
+	return true
+}

@@ -116,3 +116,40 @@ func TestQuoteArgv(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeAcrossBatches(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	x := detect.Exec{Namespace: "ns", Pod: "p", Command: []string{"curl", "169.254.169.254"}}
+	v := detect.NewStrict().Analyze(x.Command)
+	batch := func(evs ...*auditv1.Event) *Alert {
+		s := NewSessions()
+		for _, e := range evs {
+			s.Add(Input{Event: e, Raw: json.RawMessage(`{}`), Time: e.RequestReceivedTimestamp.Time}, x, v)
+		}
+		return s.Alerts()[0]
+	}
+	first := batch(ev("a", auditv1.StageRequestReceived, 0, "", t0))
+	if first.Outcome != OutcomeUnknown {
+		t.Fatalf("outcome %s", first.Outcome)
+	}
+	second := batch(ev("a", auditv1.StageResponseStarted, 403, "forbidden", t0), ev("a", auditv1.StageResponseComplete, 403, "forbidden", t0))
+	if second.ID != first.ID {
+		t.Fatal("ids differ")
+	}
+	if !Merge(first, second) {
+		t.Fatal("merge reported no change")
+	}
+	if first.Outcome != OutcomeDenied || len(first.Stages) != 3 || first.Stages[2] != "ResponseComplete" {
+		t.Fatalf("after merge: %s %v", first.Outcome, first.Stages)
+	}
+	// A retried batch changes nothing.
+	if Merge(first, second) {
+		t.Fatal("retried batch changed the alert")
+	}
+	// An earlier stage arriving late keeps the later outcome.
+	late := batch(ev("a", auditv1.StageRequestReceived, 0, "", t0))
+	Merge(first, late)
+	if first.Outcome != OutcomeDenied {
+		t.Fatalf("late early stage changed the outcome to %s", first.Outcome)
+	}
+}
