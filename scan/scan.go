@@ -18,7 +18,6 @@ import (
 	"github.com/imdsguard/imdsguard/alert"
 	"github.com/imdsguard/imdsguard/auditlog"
 	"github.com/imdsguard/imdsguard/detect"
-	"github.com/imdsguard/imdsguard/detect/esql"
 )
 
 // Engines.
@@ -97,18 +96,9 @@ type task struct {
 	stats   auditlog.Stats
 	lines   int
 	execs   int64
-	found   []found
+	found   []Finding
 	errs    []error
 	dropped int
-}
-
-// found is an event one of the engines flagged.
-type found struct {
-	in   alert.Input
-	x    detect.Exec
-	v    detect.Verdict
-	row  esql.Row
-	line int
 }
 
 // Run scans paths: files, directories (recursively) and "-" for stdin.
@@ -202,11 +192,11 @@ func Run(paths []string, opts Options) (*Result, error) {
 		}
 		for i := range t.found {
 			fd := &t.found[i]
-			fd.in.Source.Line += lineBase
+			fd.Input.Source.Line += lineBase
 			if opts.Engine == EngineESQL {
-				rows = append(rows, alert.FromESQLRow(fd.in, fd.row))
+				rows = append(rows, alert.FromESQLRow(fd.Input, fd.Row))
 			} else {
-				sessions.Add(fd.in, fd.x, fd.v)
+				sessions.Add(fd.Input, fd.Exec, fd.Verdict)
 			}
 		}
 		lineBase += t.lines
@@ -301,7 +291,7 @@ func runTask(t *task, ro auditlog.Options, engine string, strict *detect.Strict,
 		defer f.Close()
 		file = f
 	}
-	a := analyzer{engine: engine, strict: strict, verdicts: map[string]cachedVerdict{}, t: t, progress: p}
+	a := taskRecorder{an: NewAnalyzer(engine, strict), t: t, progress: p}
 	switch {
 	case t.stdin != nil:
 		t.stats = r.Read(t.name, t.stdin, a.record)
@@ -313,64 +303,25 @@ func runTask(t *task, ro auditlog.Options, engine string, strict *detect.Strict,
 	}
 }
 
-type cachedVerdict struct {
-	uri     string
-	exec    detect.Exec
-	verdict detect.Verdict
-}
-
-// analyzer runs an engine on the events of one task.
-type analyzer struct {
-	engine string
-	strict *detect.Strict
-	// verdicts caches the analysis of a session's command: its stages
-	// share one request URI.
-	verdicts map[string]cachedVerdict
+// taskRecorder feeds one task's events to an Analyzer and keeps the
+// findings, with progress counters.
+type taskRecorder struct {
+	an       *Analyzer
 	t        *task
 	progress *Progress
 }
 
-func (a *analyzer) record(rec *auditlog.Record) {
-	ev := &rec.Event
-	if detect.IsPodExec(ev) {
-		a.t.execs++
-		if a.progress != nil {
-			a.progress.ExecEvents.Add(1)
+func (r *taskRecorder) record(rec *auditlog.Record) {
+	if detect.IsPodExec(&rec.Event) {
+		r.t.execs++
+		if r.progress != nil {
+			r.progress.ExecEvents.Add(1)
 		}
 	}
-	if a.progress != nil {
-		defer func(n int) {
-			if len(a.t.found) > n {
-				a.progress.Flagged.Add(1)
-			}
-		}(len(a.t.found))
-	}
-	in := alert.Input{Event: ev, Raw: rec.Raw, Time: rec.Time, Source: alert.Source{File: rec.File, Line: rec.Line}}
-	switch a.engine {
-	case EngineESQL:
-		var sub *string
-		if ev.ObjectRef != nil {
-			sub = &ev.ObjectRef.Subresource
-		}
-		row, miss, _ := esql.Evaluate(esql.Input{Subresource: sub, RequestURI: &ev.RequestURI})
-		if miss == esql.Matched {
-			a.t.found = append(a.t.found, found{in: in, row: row})
-		}
-	default:
-		if !detect.IsPodExec(ev) {
-			return
-		}
-		key := string(ev.AuditID)
-		c, ok := a.verdicts[key]
-		if !ok || c.uri != ev.RequestURI {
-			x := detect.ExecFromEvent(ev)
-			c = cachedVerdict{uri: ev.RequestURI, exec: x, verdict: a.strict.Analyze(x.Command)}
-			if key != "" {
-				a.verdicts[key] = c
-			}
-		}
-		if c.verdict.Match {
-			a.t.found = append(a.t.found, found{in: in, x: c.exec, v: c.verdict})
+	if f, ok := r.an.Analyze(rec); ok {
+		r.t.found = append(r.t.found, f)
+		if r.progress != nil {
+			r.progress.Flagged.Add(1)
 		}
 	}
 }
