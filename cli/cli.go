@@ -108,7 +108,7 @@ It reads Kubernetes audit logs and reports one alert per exec session.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v\nSee '%s --help'.", err, c.CommandPath())
 	})
-	root.AddCommand(newScanCommand(s), newExplainCommand(s), newRuleCommand(s), newVersionCommand(s))
+	root.AddCommand(newScanCommand(s), newExplainCommand(s), newServeCommand(s), newAlertsCommand(s), newRuleCommand(s), newVersionCommand(s))
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }

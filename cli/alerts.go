@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imdsguard/imdsguard/report"
+	"github.com/imdsguard/imdsguard/store"
+)
+
+func newAlertsCommand(s Streams) *cobra.Command {
+	var dbPath, format, since, until string
+	var f store.Filter
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List or show the alerts stored by imdsguard serve",
+		Example: `  imdsguard alerts list --store alerts.db --since 24h --cloud-target AWS_IMDS
+  imdsguard alerts show --store alerts.db -o ndjson 71c063ea9efff1d00ef82287bc977ee6`,
+	}
+	fl := cmd.PersistentFlags()
+	fl.StringVar(&dbPath, "store", "imdsguard.db", "SQLite database of alerts (readable while serve runs)")
+	fl.StringVarP(&format, "format", "o", "", "output format: table or ndjson (default table on a terminal)")
+	out := func() (report.Handler, error) {
+		fm := format
+		if fm == "" {
+			fm = "ndjson"
+			if s.OutIsTerminal {
+				fm = "table"
+			}
+		}
+		if fm != "table" && fm != "ndjson" {
+			return nil, usageErr("unknown format %q (want table or ndjson)", fm)
+		}
+		return report.New(fm, s.Out, report.Options{})
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List alerts, filtered",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if f.Since, err = parseWhen(since); err != nil {
+				return usageErr("--since: %v", err)
+			}
+			if f.Until, err = parseWhen(until); err != nil {
+				return usageErr("--until: %v", err)
+			}
+			h, err := out()
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(dbPath)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			defer st.Close()
+			as, err := st.List(context.Background(), f)
+			if err != nil {
+				return err
+			}
+			for _, a := range as {
+				if err := h.Alert(a); err != nil {
+					return err
+				}
+			}
+			return h.Flush()
+		},
+	}
+	lf := list.Flags()
+	lf.StringVar(&since, "since", "", "only alerts at or after: RFC 3339 time or a duration ago (24h)")
+	lf.StringVar(&until, "until", "", "only alerts before: RFC 3339 time or a duration ago")
+	lf.StringVar(&f.CloudTarget, "cloud-target", "", "only this cloud target (e.g. AWS_IMDS)")
+	lf.StringVar(&f.Access, "access", "", "only this access: credential, sensitive or recon")
+	lf.StringVar(&f.Namespace, "namespace", "", "only this namespace")
+	lf.StringVar(&f.User, "user", "", "only this user")
+	lf.StringVar(&f.Outcome, "outcome", "", "only this outcome: allowed, denied, failed or unknown")
+	lf.IntVar(&f.Limit, "limit", 0, "at most this many alerts")
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one alert",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := out()
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(dbPath)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			defer st.Close()
+			a, err := st.Get(context.Background(), args[0])
+			if errors.Is(err, store.ErrNotFound) {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			if err := h.Alert(a); err != nil {
+				return err
+			}
+			return h.Flush()
+		},
+	}
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+// parseWhen reads an RFC 3339 time or a duration before now.
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	return time.Parse(time.RFC3339, s)
+}

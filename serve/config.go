@@ -1,0 +1,105 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config is the server's configuration: a YAML file (--config), every
+// field also a flag.
+type Config struct {
+	Listen       string   `json:"listen"`
+	TLSCert      string   `json:"tlsCert,omitempty"`
+	TLSKey       string   `json:"tlsKey,omitempty"`
+	ClientCA     string   `json:"clientCA,omitempty"`
+	TokenFile    string   `json:"tokenFile,omitempty"`
+	Store        string   `json:"store"`
+	Insecure     bool     `json:"insecure,omitempty"`
+	MaxBodyBytes int64    `json:"maxBodyBytes,omitempty"`
+	MaxInFlight  int      `json:"maxInFlight,omitempty"`
+	Cloud        string   `json:"cloud,omitempty"`
+	Endpoints    string   `json:"endpoints,omitempty"`
+	ReadTimeout  Duration `json:"readTimeout,omitempty"`
+}
+
+// Duration reads "30s"-style durations in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %s: %v", b, err)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// DefaultConfig is the configuration without a file or flags.
+func DefaultConfig() Config {
+	return Config{Listen: ":8443", Store: "imdsguard.db", MaxBodyBytes: 16 << 20, MaxInFlight: 8,
+		ReadTimeout: Duration{30 * time.Second}}
+}
+
+// LoadConfig reads a YAML config file over the defaults; unknown fields
+// are errors.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return c, fmt.Errorf("%s: %v", path, err)
+	}
+	return c, nil
+}
+
+// Validate checks the configuration and says everything wrong at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen: an address is required, e.g. :8443"))
+	}
+	if c.Store == "" {
+		errs = append(errs, errors.New("store: a database path is required"))
+	}
+	if c.Insecure {
+		if c.TLSCert != "" || c.ClientCA != "" || c.TokenFile != "" {
+			errs = append(errs, errors.New("insecure: plain HTTP without authentication cannot be combined with TLS, a client CA or a token"))
+		}
+	} else {
+		if c.TLSCert == "" || c.TLSKey == "" {
+			errs = append(errs, errors.New("tlsCert and tlsKey are required (or insecure: true, for local tests only)"))
+		}
+		if c.ClientCA == "" && c.TokenFile == "" {
+			errs = append(errs, errors.New("clientCA or tokenFile is required: clients must authenticate"))
+		}
+		for name, p := range map[string]string{"tlsCert": c.TLSCert, "tlsKey": c.TLSKey, "clientCA": c.ClientCA, "tokenFile": c.TokenFile, "endpoints": c.Endpoints} {
+			if p == "" {
+				continue
+			}
+			if _, err := os.Stat(p); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %v", name, err))
+			}
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("maxBodyBytes must be positive"))
+	}
+	if c.MaxInFlight <= 0 {
+		errs = append(errs, errors.New("maxInFlight must be positive"))
+	}
+	return errors.Join(errs...)
+}
