@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -77,13 +78,20 @@ func Run(args []string, s Streams) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(s.Err, "imdsguard:", report.Escape(ee.err.Error()))
+			printError(s, ee.err)
 		}
 		return ee.code
 	}
 	// cobra's own errors: unknown command or flag, bad arguments.
-	fmt.Fprintln(s.Err, "imdsguard:", report.Escape(err.Error()))
+	printError(s, err)
 	return ExitUsage
+}
+
+// printError prints an error a line at a time, each line escaped.
+func printError(s Streams, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(s.Err, "imdsguard:", report.Escape(line))
+	}
 }
 
 // NewRootCommand builds the command tree.
