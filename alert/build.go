@@ -288,7 +288,21 @@ func Merge(old, next *Alert) bool {
 		}
 		return r
 	}
-	sort.SliceStable(old.Sources, func(i, j int) bool { return rank(old.Sources[i].Stage) < rank(old.Sources[j].Stage) })
+	// Sources and Events run parallel (one per stage): sort them together.
+	if len(old.Events) == len(old.Sources) {
+		idx := make([]int, len(old.Sources))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(i, j int) bool { return rank(old.Sources[idx[i]].Stage) < rank(old.Sources[idx[j]].Stage) })
+		srcs, evs := make([]Source, len(idx)), make([]json.RawMessage, len(idx))
+		for k, i := range idx {
+			srcs[k], evs[k] = old.Sources[i], old.Events[i]
+		}
+		old.Sources, old.Events = srcs, evs
+	} else {
+		sort.SliceStable(old.Sources, func(i, j int) bool { return rank(old.Sources[i].Stage) < rank(old.Sources[j].Stage) })
+	}
 	sort.SliceStable(old.Stages, func(i, j int) bool { return rank(old.Stages[i]) < rank(old.Stages[j]) })
 	if latest(next) >= latest(old) {
 		old.Outcome, old.ResponseCode = next.Outcome, next.ResponseCode

@@ -3,6 +3,7 @@ package alert
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,25 @@ func TestMergeAcrossBatches(t *testing.T) {
 	Merge(first, late)
 	if first.Outcome != OutcomeDenied {
 		t.Fatalf("late early stage changed the outcome to %s", first.Outcome)
+	}
+}
+
+// Events stay aligned with their sources when an earlier stage arrives
+// after a later one.
+func TestMergeKeepsEventsAligned(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	x := detect.Exec{Namespace: "ns", Pod: "p", Command: []string{"curl", "169.254.169.254"}}
+	v := detect.NewStrict().Analyze(x.Command)
+	one := func(e *auditv1.Event, raw string) *Alert {
+		s := NewSessions()
+		s.Add(Input{Event: e, Raw: json.RawMessage(raw), Time: t0, Source: Source{File: "f", Line: 1}}, x, v)
+		return s.Alerts()[0]
+	}
+	a := one(ev("a", auditv1.StageResponseComplete, 101, "", t0), `{"stage":"ResponseComplete"}`)
+	Merge(a, one(ev("a", auditv1.StageRequestReceived, 0, "", t0), `{"stage":"RequestReceived"}`))
+	for i, s := range a.Sources {
+		if !strings.Contains(string(a.Events[i]), s.Stage) {
+			t.Fatalf("source %d is %s but its event is %s", i, s.Stage, a.Events[i])
+		}
 	}
 }

@@ -124,4 +124,3 @@ func FuzzExecRoundTrip(f *testing.F) {
 		}
 	})
 }
-
