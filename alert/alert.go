@@ -61,12 +61,22 @@ type Alert struct {
 	AnalysisNote string   `json:"analysis_note,omitempty"`
 	QueryError   string   `json:"query_error,omitempty"`
 	Sources      []Source `json:"sources,omitempty"`
+	// Suppressed is set when an operator's exception matched the session:
+	// the alert is kept and counted but not delivered.
+	Suppressed *Suppression `json:"suppressed,omitempty"`
 
 	// Events are the audit events behind the alert, as read, for formats
 	// that carry the original event (ecs).
 	Events []json.RawMessage `json:"-"`
 	// Time is Timestamp parsed, for sorting.
 	Time time.Time `json:"-"`
+}
+
+// Suppression names the exception that matched an alert, and why it was
+// written.
+type Suppression struct {
+	Exception string `json:"exception"`
+	Reason    string `json:"reason"`
 }
 
 // RuleRef names the rule that produced an alert.

@@ -263,6 +263,12 @@ func Merge(old, next *Alert) bool {
 		have[st] = true
 	}
 	changed := false
+	// A session stays suppressed only while every stage is: once one was
+	// judged without an exception (removed or expired since), it alerts.
+	if old.Suppressed != nil && next.Suppressed == nil {
+		old.Suppressed = nil
+		changed = true
+	}
 	for i, st := range next.Stages {
 		if have[st] {
 			continue

@@ -174,3 +174,34 @@ func TestMergeKeepsEventsAligned(t *testing.T) {
 		}
 	}
 }
+
+// A session is suppressed only while every stage was judged suppressed.
+func TestMergeUnsuppressesWhenAStageIsNot(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	x := detect.Exec{Namespace: "ns", Pod: "p", Command: []string{"curl", "169.254.169.254"}}
+	v := detect.NewStrict().Analyze(x.Command)
+	one := func(stage auditv1.Stage, sup *Suppression) *Alert {
+		s := NewSessions()
+		s.Add(Input{Event: ev("a", stage, 101, "", t0), Raw: json.RawMessage(`{}`), Time: t0}, x, v)
+		a := s.Alerts()[0]
+		a.Suppressed = sup
+		return a
+	}
+	sup := &Suppression{Exception: "e", Reason: "r"}
+	a := one(auditv1.StageRequestReceived, sup)
+	if !Merge(a, one(auditv1.StageResponseStarted, sup)) || a.Suppressed == nil {
+		t.Fatalf("suppressed stages: suppressed = %v", a.Suppressed)
+	}
+	// The same stage again, judged after the exception was removed.
+	if !Merge(a, one(auditv1.StageResponseStarted, nil)) {
+		t.Fatal("losing the suppression is a change")
+	}
+	if a.Suppressed != nil {
+		t.Fatal("still suppressed")
+	}
+	// An exception added later does not hide a session already alerted.
+	Merge(a, one(auditv1.StageResponseComplete, sup))
+	if a.Suppressed != nil {
+		t.Fatal("suppressed after alerting")
+	}
+}

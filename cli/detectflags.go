@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"fmt"
+	"io"
 	"net/url"
 
 	"github.com/spf13/pflag"
 
 	"github.com/imdsguard/imdsguard/detect"
+	"github.com/imdsguard/imdsguard/exception"
+	"github.com/imdsguard/imdsguard/report"
 )
 
 // addDetectionFlags adds the flags that tune the strict engine.
@@ -42,3 +46,16 @@ func strictFromFlags(cloud, endpoints string) (*detect.Strict, error) {
 }
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
+
+const exceptionsUsage = "YAML file of exceptions: sessions expected to reach metadata (matched ones are kept, marked suppressed and counted)"
+
+// announceExceptions tells the operator, on w, which exceptions expired
+// and which are easy to meet on purpose.
+func announceExceptions(w io.Writer, set *exception.Set) {
+	for _, e := range set.Expired() {
+		fmt.Fprintf(w, "imdsguard: exception %s expired %s and no longer applies\n", report.Escape(e.Name), report.Escape(e.Expires))
+	}
+	for _, warn := range set.Warnings() {
+		fmt.Fprintf(w, "imdsguard: warning: exception %s\n", report.Escape(warn))
+	}
+}

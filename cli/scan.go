@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/imdsguard/imdsguard/auditlog"
+	"github.com/imdsguard/imdsguard/exception"
 	"github.com/imdsguard/imdsguard/report"
 	"github.com/imdsguard/imdsguard/scan"
 )
@@ -25,6 +27,8 @@ type scanFlags struct {
 	endpoints   string
 	jobs        int
 	noPrefilter bool
+	exceptions  string
+	showSupp    bool
 }
 
 func newScanCommand(s Streams) *cobra.Command {
@@ -79,6 +83,8 @@ Exit codes: 0 scan completed (alerts or not); 1 alerts found and
 	fl.BoolVar(&f.failOnAlert, "fail-on-alert", false, "exit with code 1 when any alert is found")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print no summary")
 	addDetectionFlags(fl, &f.cloud, &f.endpoints)
+	fl.StringVar(&f.exceptions, "exceptions", "", exceptionsUsage)
+	fl.BoolVar(&f.showSupp, "show-suppressed", false, "also print the alerts an exception suppressed, marked as such")
 	fl.IntVarP(&f.jobs, "jobs", "j", 0, "files or file ranges read at once (default: the number of CPUs)")
 	fl.BoolVar(&f.noPrefilter, "no-prefilter", false, "decode every line, to report every malformed line (slower); by default only lines that could hold a pods/exec event are decoded")
 	return cmd
@@ -99,6 +105,13 @@ func runScan(s Streams, f scanFlags, args []string) error {
 	strictOpts, err := strictOptions(f.cloud, f.endpoints)
 	if err != nil {
 		return err
+	}
+	var excs *exception.Set
+	if f.exceptions != "" {
+		if excs, err = exception.Load(f.exceptions); err != nil {
+			return usageErr("--exceptions: %v", err)
+		}
+		announceExceptions(s.Err, excs)
 	}
 	format := f.format
 	if format == "" {
@@ -137,12 +150,16 @@ func runScan(s Streams, f scanFlags, args []string) error {
 		Stdin:       s.In,
 		OnError:     errs.print,
 		Strict:      strictOpts,
+		Exceptions:  excs,
 	})
 	stopProgress()
 	if err != nil && !errors.Is(err, scan.ErrNoInput) {
 		return &exitError{code: ExitUsage, err: err}
 	}
 	for _, a := range res.Alerts {
+		if a.Suppressed != nil && !f.showSupp {
+			continue
+		}
 		if werr := h.Alert(a); werr != nil {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("writing output: %v", werr)}
 		}
@@ -157,7 +174,7 @@ func runScan(s Streams, f scanFlags, args []string) error {
 	if errors.Is(err, scan.ErrNoInput) {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	if f.failOnAlert && len(res.Alerts) > 0 {
+	if f.failOnAlert && res.Summary.Alerts > 0 {
 		return &exitError{code: ExitAlert}
 	}
 	return nil
@@ -167,6 +184,14 @@ func printSummary(s Streams, sum scan.Summary) {
 	fmt.Fprintf(s.Err, "imdsguard: %d files, %d lines, %d events decoded, %d exec events, %d alerts; %d malformed lines",
 		sum.Files, sum.Lines, sum.Events, sum.ExecEvents, sum.Alerts, sum.Malformed)
 	var extra []string
+	if sum.Suppressed > 0 {
+		var by []string
+		for name, n := range sum.SuppressedBy {
+			by = append(by, fmt.Sprintf("%s: %d", report.Escape(name), n))
+		}
+		sort.Strings(by)
+		extra = append(extra, fmt.Sprintf("%d alerts suppressed by exceptions [%s]", sum.Suppressed, strings.Join(by, ", ")))
+	}
 	if sum.Oversized > 0 {
 		extra = append(extra, fmt.Sprintf("%d oversized", sum.Oversized))
 	}

@@ -91,6 +91,9 @@ func (h *tableHandler) Alert(a *alert.Alert) error {
 	if a.Engine == "esql" {
 		state = a.Stage
 	}
+	if a.Suppressed != nil {
+		state += " (suppressed: " + a.Suppressed.Exception + ")"
+	}
 	// The esql engine has no access class, only is_credential_theft.
 	access := a.Access
 	if access == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/imdsguard/imdsguard/alert"
 	"github.com/imdsguard/imdsguard/auditlog"
 	"github.com/imdsguard/imdsguard/detect"
+	"github.com/imdsguard/imdsguard/exception"
 )
 
 // Engines.
@@ -38,6 +39,9 @@ type Options struct {
 	OnError func(error)
 	// Strict configures the strict engine.
 	Strict []detect.StrictOption
+	// Exceptions mark the alerts they match as suppressed; the alerts
+	// stay in the result.
+	Exceptions *exception.Set
 	// Jobs is how many files or file ranges are read at once (default:
 	// the number of CPUs).
 	Jobs int
@@ -64,7 +68,11 @@ type Summary struct {
 	Unreadable int `json:"unreadable"`
 	auditlog.Stats
 	ExecEvents int64 `json:"exec_events"`
-	Alerts     int   `json:"alerts"`
+	// Alerts counts the alerts no exception suppressed; Suppressed the
+	// others, and SuppressedBy those per exception.
+	Alerts       int            `json:"alerts"`
+	Suppressed   int            `json:"suppressed,omitempty"`
+	SuppressedBy map[string]int `json:"suppressed_by,omitempty"`
 }
 
 // Result is the outcome of a scan.
@@ -211,7 +219,16 @@ func Run(paths []string, opts Options) (*Result, error) {
 		alert.Sort(rows)
 		res.Alerts = rows
 	}
-	res.Summary.Alerts = len(res.Alerts)
+	res.Summary.Suppressed = opts.Exceptions.Apply(res.Alerts)
+	res.Summary.Alerts = len(res.Alerts) - res.Summary.Suppressed
+	for _, a := range res.Alerts {
+		if a.Suppressed != nil {
+			if res.Summary.SuppressedBy == nil {
+				res.Summary.SuppressedBy = map[string]int{}
+			}
+			res.Summary.SuppressedBy[a.Suppressed.Exception]++
+		}
+	}
 	if read == 0 {
 		return res, ErrNoInput
 	}
