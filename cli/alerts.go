@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,7 @@ import (
 )
 
 func newAlertsCommand(s Streams) *cobra.Command {
-	var dbPath, format, since, until string
+	var dbPath, format, since, until, suppressed string
 	var f store.Filter
 	cmd := &cobra.Command{
 		Use:   "alerts",
@@ -48,13 +49,21 @@ func newAlertsCommand(s Streams) *cobra.Command {
 			if f.Until, err = parseWhen(until); err != nil {
 				return usageErr("--until: %v", err)
 			}
+			switch suppressed {
+			case "all":
+			case "only", "none":
+				only := suppressed == "only"
+				f.Suppressed = &only
+			default:
+				return usageErr("--suppressed: want all, only or none, not %q", suppressed)
+			}
 			h, err := out()
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(dbPath)
+			st, err := openExisting(dbPath)
 			if err != nil {
-				return &exitError{code: ExitUsage, err: err}
+				return err
 			}
 			defer st.Close()
 			as, err := st.List(context.Background(), f)
@@ -77,6 +86,7 @@ func newAlertsCommand(s Streams) *cobra.Command {
 	lf.StringVar(&f.Namespace, "namespace", "", "only this namespace")
 	lf.StringVar(&f.User, "user", "", "only this user")
 	lf.StringVar(&f.Outcome, "outcome", "", "only this outcome: allowed, denied, failed or unknown")
+	lf.StringVar(&suppressed, "suppressed", "all", "alerts an exception suppressed: all (listed, marked), only, or none")
 	lf.IntVar(&f.Limit, "limit", 0, "at most this many alerts")
 	show := &cobra.Command{
 		Use:   "show ID",
@@ -87,9 +97,9 @@ func newAlertsCommand(s Streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(dbPath)
+			st, err := openExisting(dbPath)
 			if err != nil {
-				return &exitError{code: ExitUsage, err: err}
+				return err
 			}
 			defer st.Close()
 			a, err := st.Get(context.Background(), args[0])
@@ -107,6 +117,19 @@ func newAlertsCommand(s Streams) *cobra.Command {
 	}
 	cmd.AddCommand(list, show)
 	return cmd
+}
+
+// openExisting opens the store at path, refusing to create one: a wrong
+// --store must not look like an empty store.
+func openExisting(path string) (*store.Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, usageErr("--store: no alert store at %s (%v)", path, errors.Unwrap(err))
+	}
+	st, err := store.Open(path)
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: err}
+	}
+	return st, nil
 }
 
 // parseWhen reads an RFC 3339 time or a duration before now.

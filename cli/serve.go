@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -16,12 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/imdsguard/imdsguard/exception"
 	"github.com/imdsguard/imdsguard/serve"
+	"github.com/imdsguard/imdsguard/sink"
 	"github.com/imdsguard/imdsguard/store"
 )
 
 func newServeCommand(s Streams) *cobra.Command {
-	var configFile, maxBody string
+	var configFile, maxBody, sinkSecret, sinkCA string
+	var sinkSpecs []string
 	var check bool
 	flagCfg := serve.DefaultConfig()
 	cmd := &cobra.Command{
@@ -70,6 +74,28 @@ Retry-After when the intake queue is full.
 			set("max-in-flight", func() { cfg.MaxInFlight = flagCfg.MaxInFlight })
 			set("cloud", func() { cfg.Cloud = flagCfg.Cloud })
 			set("endpoints", func() { cfg.Endpoints = flagCfg.Endpoints })
+			set("exceptions", func() { cfg.ExceptionsFile = flagCfg.ExceptionsFile })
+			set("max-outbox", func() { cfg.MaxOutbox = flagCfg.MaxOutbox })
+			set("read-timeout", func() { cfg.ReadTimeout = flagCfg.ReadTimeout })
+			if len(sinkSpecs) > 0 {
+				// Sinks on the command line replace the file's.
+				cfg.Sinks = nil
+				for _, spec := range sinkSpecs {
+					c, err := sink.ParseFlag(spec)
+					if err != nil {
+						return usageErr("--sink: %v", err)
+					}
+					if c.Type == sink.TypeWebhook {
+						c.SecretFile = sinkSecret
+					}
+					if c.Type != sink.TypeNDJSON {
+						c.CAFile = sinkCA
+					}
+					cfg.Sinks = append(cfg.Sinks, c)
+				}
+			} else if fl.Changed("sink-secret-file") || fl.Changed("sink-ca") {
+				return usageErr("--sink-secret-file and --sink-ca apply to the sinks given with --sink")
+			}
 			if fl.Changed("max-body") {
 				n, err := parseSize(maxBody)
 				if err != nil {
@@ -99,7 +125,13 @@ Retry-After when the intake queue is full.
 	fl.BoolVar(&flagCfg.Insecure, "insecure", false, "plain HTTP without authentication, for local tests only")
 	fl.StringVar(&maxBody, "max-body", "16MiB", "largest batch accepted")
 	fl.IntVar(&flagCfg.MaxInFlight, "max-in-flight", flagCfg.MaxInFlight, "batches processed at once; more are answered 503")
+	fl.DurationVar(&flagCfg.ReadTimeout.Duration, "read-timeout", flagCfg.ReadTimeout.Duration, "longest time to read one request, headers and body")
 	addDetectionFlags(fl, &flagCfg.Cloud, &flagCfg.Endpoints)
+	fl.StringVar(&flagCfg.ExceptionsFile, "exceptions", "", exceptionsUsage)
+	fl.StringArrayVar(&sinkSpecs, "sink", nil, "where alerts go, [NAME=]TYPE:TARGET, repeatable: ndjson:-, ndjson:FILE, webhook:https://..., slack:https://... (or slack:@FILE holding the URL)")
+	fl.StringVar(&sinkSecret, "sink-secret-file", "", "file holding the HMAC key that signs the --sink webhooks' requests")
+	fl.StringVar(&sinkCA, "sink-ca", "", "CA bundle the --sink webhook and Slack receivers' certificates must chain to (default: the system's)")
+	fl.IntVar(&flagCfg.MaxOutbox, "max-outbox", flagCfg.MaxOutbox, "most deliveries owed to sinks; past it batches are answered 503 until sinks catch up")
 	return cmd
 }
 
@@ -109,7 +141,25 @@ func runServe(s Streams, cfg serve.Config) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.Store)
+	excs, err := serveExceptions(cfg)
+	if err != nil {
+		return err
+	}
+	for _, e := range excs.Expired() {
+		log.Warn("exception expired, no longer applies", "exception", e.Name, "expires", e.Expires)
+	}
+	for _, w := range excs.Warnings() {
+		log.Warn("weak exception", "warning", w)
+	}
+	var sinks []sink.Sink
+	for _, c := range cfg.Sinks {
+		sk, err := sink.Build(c, s.Out, "imdsguard/"+Version)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		sinks = append(sinks, sk)
+	}
+	st, err := store.Open(cfg.Store, store.WithMaxOutbox(cfg.MaxOutbox))
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
@@ -125,7 +175,10 @@ func runServe(s Streams, cfg serve.Config) error {
 	auth.MTLS = cfg.ClientCA != ""
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	delivery := serve.NewDelivery(st, sinks, log, reg)
+	warnOrphans(log, st, delivery.Names())
 	srv := serve.New(st, strict, auth, reg, serve.WithLogger(log),
+		serve.WithDelivery(delivery), serve.WithExceptions(excs),
 		serve.WithLimits(serve.Limits{MaxBodyBytes: cfg.MaxBodyBytes, MaxInFlight: cfg.MaxInFlight}),
 		serve.WithBusy(func(err error) bool { return errors.Is(err, store.ErrOutboxFull) }))
 	hs := &http.Server{
@@ -148,9 +201,14 @@ func runServe(s Streams, cfg serve.Config) error {
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "tls", !cfg.Insecure, "store", cfg.Store)
+	log.Info("listening", "addr", ln.Addr().String(), "tls", !cfg.Insecure, "store", cfg.Store,
+		"sinks", delivery.Names(), "exceptions", excs.Len())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	deliverCtx, stopDelivery := context.WithCancel(context.Background())
+	delivered := make(chan struct{})
+	go func() { delivery.Run(deliverCtx); close(delivered) }()
+	defer func() { stopDelivery(); <-delivered }()
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.Insecure {
@@ -167,5 +225,42 @@ func runServe(s Streams, cfg serve.Config) error {
 	log.Info("shutting down: draining requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return hs.Shutdown(shutdownCtx)
+	err = hs.Shutdown(shutdownCtx)
+	// Give the sinks a moment to take what is due; the rest stays in the
+	// outbox for the next start.
+	delivery.Drain(5 * time.Second)
+	return err
+}
+
+// serveExceptions compiles the config's exceptions and its file's as one
+// list (names unique across both).
+func serveExceptions(cfg serve.Config) (*exception.Set, error) {
+	list := cfg.Exceptions
+	if cfg.ExceptionsFile != "" {
+		if _, err := exception.Load(cfg.ExceptionsFile); err != nil {
+			return nil, usageErr("exceptionsFile: %v", err)
+		}
+		fromFile, _ := exception.ReadFile(cfg.ExceptionsFile)
+		list = append(slices.Clip(list), fromFile...)
+	}
+	set, err := exception.New(list)
+	if err != nil {
+		return nil, usageErr("exceptions (inline and exceptionsFile together): %v", err)
+	}
+	return set, nil
+}
+
+// warnOrphans logs deliveries owed to sinks no longer configured: they
+// wait, holding outbox space, until a sink of that name returns.
+func warnOrphans(log *slog.Logger, st *store.Store, names []string) {
+	depth, err := st.OutboxDepth(context.Background())
+	if err != nil {
+		log.Error("reading the outbox", "err", err)
+		return
+	}
+	for name, n := range depth {
+		if n > 0 && !slices.Contains(names, name) {
+			log.Warn("deliveries owed to a sink that is not configured", "sink", name, "owed", n)
+		}
+	}
 }

@@ -76,6 +76,19 @@ func WithClock(now func() time.Time) Option { return func(s *Set) { s.now = now 
 // Load reads an exceptions file (YAML, unknown fields refused) and
 // compiles it.
 func Load(path string, opts ...Option) (*Set, error) {
+	list, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(list, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ReadFile reads the exceptions of a file without compiling them.
+func ReadFile(path string) ([]Exception, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -84,11 +97,7 @@ func Load(path string, opts ...Option) (*Set, error) {
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	s, err := New(f.Exceptions, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+	return f.Exceptions, nil
 }
 
 // New validates and compiles list, reporting every problem at once.

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/imdsguard/imdsguard/exception"
+	"github.com/imdsguard/imdsguard/sink"
 )
 
 // Config is the server's configuration: a YAML file (--config), every
@@ -24,6 +27,14 @@ type Config struct {
 	Cloud        string   `json:"cloud,omitempty"`
 	Endpoints    string   `json:"endpoints,omitempty"`
 	ReadTimeout  Duration `json:"readTimeout,omitempty"`
+	// MaxOutbox bounds the deliveries owed to sinks; past it, batches
+	// that would add more are answered 503 until the sinks catch up.
+	MaxOutbox int           `json:"maxOutbox,omitempty"`
+	Sinks     []sink.Config `json:"sinks,omitempty"`
+	// Exceptions are written inline, or in ExceptionsFile (the format
+	// scan --exceptions reads), or both.
+	Exceptions     []exception.Exception `json:"exceptions,omitempty"`
+	ExceptionsFile string                `json:"exceptionsFile,omitempty"`
 }
 
 // Duration reads "30s"-style durations in YAML.
@@ -49,7 +60,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String()
 // DefaultConfig is the configuration without a file or flags.
 func DefaultConfig() Config {
 	return Config{Listen: ":8443", Store: "imdsguard.db", MaxBodyBytes: 16 << 20, MaxInFlight: 8,
-		ReadTimeout: Duration{30 * time.Second}}
+		ReadTimeout: Duration{30 * time.Second}, MaxOutbox: 100000}
 }
 
 // LoadConfig reads a YAML config file over the defaults; unknown fields
@@ -86,14 +97,31 @@ func (c Config) Validate() error {
 		if c.ClientCA == "" && c.TokenFile == "" {
 			errs = append(errs, errors.New("clientCA or tokenFile is required: clients must authenticate"))
 		}
-		for name, p := range map[string]string{"tlsCert": c.TLSCert, "tlsKey": c.TLSKey, "clientCA": c.ClientCA, "tokenFile": c.TokenFile, "endpoints": c.Endpoints} {
-			if p == "" {
+		for _, f := range [][2]string{{"tlsCert", c.TLSCert}, {"tlsKey", c.TLSKey}, {"clientCA", c.ClientCA}, {"tokenFile", c.TokenFile}} {
+			if f[1] == "" {
 				continue
 			}
-			if _, err := os.Stat(p); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %v", name, err))
+			if _, err := os.Stat(f[1]); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %v", f[0], err))
 			}
 		}
+	}
+	for _, f := range [][2]string{{"endpoints", c.Endpoints}, {"exceptionsFile", c.ExceptionsFile}} {
+		if f[1] == "" {
+			continue
+		}
+		if _, err := os.Stat(f[1]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", f[0], err))
+		}
+	}
+	if err := sink.Validate(c.Sinks); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := exception.New(c.Exceptions); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxOutbox <= 0 {
+		errs = append(errs, errors.New("maxOutbox must be positive"))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("maxBodyBytes must be positive"))

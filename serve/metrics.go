@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
 	events, execEvents, malformed, authFailures prometheus.Counter
-	alerts                                      *prometheus.CounterVec
+	alerts, suppressed                          *prometheus.CounterVec
 	requests                                    *prometheus.CounterVec
 	latency                                     prometheus.Histogram
 }
@@ -17,12 +17,14 @@ func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "imdsguard_auth_failures_total", Help: "Requests refused for failed authentication."}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imdsguard_alerts_total", Help: "New or changed alerts stored."},
 			[]string{"cloud_target", "access", "outcome"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imdsguard_alerts_suppressed_total", Help: "New or changed alerts an exception suppressed."},
+			[]string{"exception"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "imdsguard_intake_requests_total", Help: "Intake requests by status code."},
 			[]string{"code"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "imdsguard_intake_request_seconds", Help: "Intake request latency.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
 	}
-	reg.MustRegister(m.events, m.execEvents, m.malformed, m.authFailures, m.alerts, m.requests, m.latency,
+	reg.MustRegister(m.events, m.execEvents, m.malformed, m.authFailures, m.alerts, m.suppressed, m.requests, m.latency,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imdsguard_intake_in_flight", Help: "Batches being processed."}, inFlight))
 	return m
 }

@@ -3,8 +3,10 @@
 // batch and stores the alerts durably before it answers, so the API
 // server's retries never lose or duplicate an alert.
 //
-// Work in progress (issue 5): intake, authentication, limits and metrics
-// are here; sinks, exceptions and the deployment are not yet.
+// Alerts leave through sinks (package sink): the store's outbox keeps
+// what each sink is owed, and Delivery sends it, retrying until the sink
+// takes it. Exceptions (package exception) mark the sessions they match
+// as suppressed: stored and counted, not delivered.
 package serve
 
 import (
@@ -26,6 +28,7 @@ import (
 	"github.com/imdsguard/imdsguard/alert"
 	"github.com/imdsguard/imdsguard/auditlog"
 	"github.com/imdsguard/imdsguard/detect"
+	"github.com/imdsguard/imdsguard/exception"
 	"github.com/imdsguard/imdsguard/scan"
 )
 
@@ -58,6 +61,8 @@ type Server struct {
 	slots   chan struct{}
 	metrics *metrics
 	sinks   []string
+	wake    func()
+	excs    *exception.Set
 	isBusy  func(error) bool
 }
 
@@ -72,6 +77,14 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
 // WithSinks names the sinks every new or changed alert is queued for.
 func WithSinks(names ...string) Option { return func(s *Server) { s.sinks = names } }
+
+// WithDelivery queues alerts for d's sinks and wakes d when it did.
+func WithDelivery(d *Delivery) Option {
+	return func(s *Server) { s.sinks, s.wake = d.Names(), d.Wake }
+}
+
+// WithExceptions suppresses the sessions set matches.
+func WithExceptions(set *exception.Set) Option { return func(s *Server) { s.excs = set } }
 
 // WithBusy tells the server which store errors mean "try later" (503).
 func WithBusy(is func(error) bool) Option { return func(s *Server) { s.isBusy = is } }
@@ -225,15 +238,27 @@ func (s *Server) process(ctx context.Context, body []byte) (result, error) {
 	if len(alerts) == 0 {
 		return res, nil
 	}
+	s.excs.Apply(alerts)
 	changed, err := s.store.SaveBatch(ctx, alerts, s.sinks)
 	if err != nil {
 		return res, err
 	}
 	res.alerts = len(alerts)
+	queued := false
 	for _, a := range changed {
+		attrs := []any{"id", a.ID, "audit_id", a.AuditID, "user", a.User.Username,
+			"namespace", a.Namespace, "pod", a.Pod, "cloud_target", a.CloudTarget, "access", a.Access, "outcome", a.Outcome}
+		if a.Suppressed != nil {
+			s.metrics.suppressed.WithLabelValues(a.Suppressed.Exception).Inc()
+			s.log.Info("alert suppressed", append(attrs, "exception", a.Suppressed.Exception)...)
+			continue
+		}
+		queued = true
 		s.metrics.alerts.WithLabelValues(a.CloudTarget, a.Access, a.Outcome).Inc()
-		s.log.Info("alert", "id", a.ID, "audit_id", a.AuditID, "user", a.User.Username,
-			"namespace", a.Namespace, "pod", a.Pod, "cloud_target", a.CloudTarget, "access", a.Access, "outcome", a.Outcome)
+		s.log.Info("alert", attrs...)
+	}
+	if queued && s.wake != nil {
+		s.wake()
 	}
 	return res, nil
 }

@@ -83,9 +83,10 @@ type testServer struct {
 	token string
 	p     *pki
 	reg   *prometheus.Registry
+	srv   *Server
 }
 
-func startServer(t *testing.T, limits Limits) *testServer {
+func startServer(t *testing.T, limits Limits, opts ...Option) *testServer {
 	t.Helper()
 	p := newPKI(t)
 	tokenFile := filepath.Join(p.dir, "token")
@@ -100,8 +101,8 @@ func startServer(t *testing.T, limits Limits) *testServer {
 	}
 	t.Cleanup(func() { st.Close() })
 	reg := prometheus.NewRegistry()
-	srv := New(st, detect.NewStrict(), Auth{MTLS: true, Token: tok}, reg, WithLimits(limits), WithSinks("file"),
-		WithBusy(func(err error) bool { return err == store.ErrOutboxFull }))
+	srv := New(st, detect.NewStrict(), Auth{MTLS: true, Token: tok}, reg, append([]Option{WithLimits(limits), WithSinks("file"),
+		WithBusy(func(err error) bool { return err == store.ErrOutboxFull })}, opts...)...)
 	tlsCfg, err := TLSConfig(p.certFile, p.keyFile, p.caFile, false)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func startServer(t *testing.T, limits Limits) *testServer {
 	ts.TLS = tlsCfg
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	return &testServer{url: ts.URL, st: st, token: "s3cret-token", p: p, reg: reg}
+	return &testServer{url: ts.URL, st: st, token: "s3cret-token", p: p, reg: reg, srv: srv}
 }
 
 func (ts *testServer) client(cert *tls.Certificate) *http.Client {

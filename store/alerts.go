@@ -16,7 +16,7 @@ import (
 // Each alert is upserted by ID: when one with that ID is stored, the new
 // one is folded into it with alert.Merge, so stages already seen (a
 // retried batch) change nothing. Every alert that is new or changed gets
-// one outbox item per sink. SaveBatch returns those alerts as stored,
+// one outbox item per sink, unless an exception suppressed it. SaveBatch returns those alerts as stored,
 // after merging, in the order of the batch.
 //
 // When the items would take the outbox past its bound SaveBatch stores
@@ -44,7 +44,11 @@ func (s *Store) SaveBatch(ctx context.Context, alerts []*alert.Alert, sinks []st
 			if !changed {
 				continue
 			}
+			// A suppressed alert is kept and listed, never delivered.
 			for _, sink := range sinks {
+				if stored.Suppressed != nil {
+					break
+				}
 				if _, err := tx.StmtContext(ctx, s.stmt.enqueue).ExecContext(ctx, sink, a.ID, now); err != nil {
 					return fmt.Errorf("queueing alert %s for %s: %w", a.ID, sink, err)
 				}
@@ -146,9 +150,13 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// suppressedBy is the exception that suppressed a, "" for none. Alerts do
-// not carry one yet; the column is there for when they do.
-func suppressedBy(*alert.Alert) string { return "" }
+// suppressedBy is the exception that suppressed a, "" for none.
+func suppressedBy(a *alert.Alert) string {
+	if a.Suppressed == nil {
+		return ""
+	}
+	return a.Suppressed.Exception
+}
 
 // stageRank orders the stages of one request, as alert.Sort does.
 func stageRank(stage string) int {

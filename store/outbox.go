@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -67,15 +68,27 @@ func (s *Store) Pending(ctx context.Context, sink string, now time.Time, limit i
 	return out, nil
 }
 
-// Ack removes a delivered item. It returns ErrNotFound when the item is
-// already gone.
-func (s *Store) Ack(ctx context.Context, seq int64) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM outbox WHERE seq = ?`, seq)
+// Ack removes delivered items, in one transaction. It returns ErrNotFound
+// when one of them is already gone (the others are removed).
+func (s *Store) Ack(ctx context.Context, seqs ...int64) error {
+	var missing []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, seq := range seqs {
+			res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq = ?`, seq)
+			if err != nil {
+				return fmt.Errorf("store: ack outbox item %d: %w", seq, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				missing = append(missing, seq)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("store: ack outbox item %d: %w", seq, err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: ack outbox item %d: %w", seq, ErrNotFound)
+	if len(missing) > 0 {
+		return fmt.Errorf("store: ack outbox items %v: %w", missing, ErrNotFound)
 	}
 	return nil
 }

@@ -186,3 +186,46 @@ func TestSinksDeduplicated(t *testing.T) {
 		t.Errorf("depth %v: a sink named twice got two items", d)
 	}
 }
+
+// A suppressed alert is stored and listed but owes no delivery, until a
+// stage judged without the exception arrives.
+func TestSuppressedAlertsAreKeptNotQueued(t *testing.T) {
+	st, _ := openTemp(t)
+	ctx := context.Background()
+	sinks := []string{"siem"}
+	x := newSession("s")
+	sup := &alert.Suppression{Exception: "break-glass", Reason: "on-call"}
+	first := x.alert(t, received)
+	first.Suppressed = sup
+	save(t, st, sinks, first)
+	if d := mustDepth(t, st); d["siem"] != 0 {
+		t.Fatalf("suppressed alert queued: depth %v", d)
+	}
+	yes, no := true, false
+	got, err := st.List(ctx, Filter{Suppressed: &yes})
+	if err != nil || len(got) != 1 || got[0].Suppressed == nil || *got[0].Suppressed != *sup {
+		t.Fatalf("List(suppressed) = %v, %v", got, err)
+	}
+	if got, _ := st.List(ctx, Filter{Suppressed: &no}); len(got) != 0 {
+		t.Fatalf("List(unsuppressed) = %d alerts", len(got))
+	}
+	// Still suppressed: nothing owed.
+	later := x.alert(t, started)
+	later.Suppressed = sup
+	save(t, st, sinks, later)
+	if d := mustDepth(t, st); d["siem"] != 0 {
+		t.Fatalf("depth %v after a suppressed stage", d)
+	}
+	// The exception is gone when the last stage arrives: the alert goes out.
+	save(t, st, sinks, x.alert(t, complete))
+	items := pending(t, st, "siem", time.Now(), 0)
+	if len(items) != 1 || items[0].Alert.Suppressed != nil || len(items[0].Alert.Stages) != 3 {
+		t.Fatalf("items = %+v", items)
+	}
+	if err := st.Ack(ctx, items[0].Seq, items[0].Seq+1000); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Ack of a missing item: %v", err)
+	}
+	if d := mustDepth(t, st); d["siem"] != 0 {
+		t.Fatalf("depth %v after Ack", d)
+	}
+}
