@@ -17,6 +17,12 @@ func (f *file) value(raw []byte, line int, recovering bool) {
 		f.event(raw, line, time.Time{})
 		return
 	}
+	if f.splitsEventLists() {
+		if spans, ok := eventListItems(raw); ok {
+			f.items(raw, spans, line)
+			return
+		}
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		f.fail(line, fmt.Errorf("malformed JSON: %v", err))
@@ -115,17 +121,42 @@ func (f *file) eventList(top map[string]json.RawMessage, line int) {
 		return
 	}
 	for _, it := range items {
-		if !isObject(it) {
-			f.fail(line, fmt.Errorf("EventList item is not an object"))
-			continue
+		f.listItem(it, line)
+	}
+}
+
+// splitsEventLists says whether EventLists are split and prefiltered item
+// by item (eventListItems) rather than decoded whole.
+func (f *file) splitsEventLists() bool {
+	return !f.r.opts.NoPrefilter && (f.r.opts.Format == FormatAuto || f.r.opts.Format == FormatEventList)
+}
+
+// items reads the EventList items at spans of doc, which starts on line
+// (the line its items are reported at, as when it is decoded whole): only
+// those the prefilter passes are decoded.
+func (f *file) items(doc []byte, spans [][2]int, line int) {
+	for _, sp := range spans {
+		if it := doc[sp[0]:sp[1]]; MayBeExec(it) {
+			f.listItem(it, line)
 		}
+	}
+}
+
+// listItem reads one element of an EventList: an audit event, or an
+// Elastic document holding one.
+func (f *file) listItem(it []byte, line int) {
+	if !isObject(it) {
+		f.fail(line, fmt.Errorf("EventList item is not an object"))
+		return
+	}
+	if !bytes.HasPrefix(it, []byte(`{"kind":"Event",`)) {
 		var inner map[string]json.RawMessage
 		if err := json.Unmarshal(it, &inner); err == nil && f.kindOf(inner) == FormatElastic {
 			f.elasticDoc(inner, line)
-			continue
+			return
 		}
-		f.event(it, line, time.Time{})
 	}
+	f.event(it, line, time.Time{})
 }
 
 func (f *file) searchResponse(top map[string]json.RawMessage, line int) {

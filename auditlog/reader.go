@@ -120,6 +120,35 @@ func (r *Reader) Read(name string, src io.Reader, emit func(*Record)) Stats {
 	return f.stats
 }
 
+// ReadBytes reads one document held in memory, such as a webhook batch.
+// An EventList is split item by item in place, so only the items that
+// could be pods/exec events are decoded; anything else is read as Read
+// reads it.
+func (r *Reader) ReadBytes(name string, body []byte, emit func(*Record)) Stats {
+	f := &file{r: r, name: name, emit: emit}
+	if !f.splitsEventLists() {
+		return r.Read(name, bytes.NewReader(body), emit)
+	}
+	spans, ok := eventListItems(body)
+	if !ok {
+		return r.Read(name, bytes.NewReader(body), emit)
+	}
+	f.stats.Bytes = int64(len(body))
+	f.stats.Lines = int64(bytes.Count(body, []byte("\n")))
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		f.stats.Lines++
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress.Add(int64(len(body)))
+	}
+	if !utf8.Valid(body) {
+		f.stats.InvalidUTF8++
+		f.report(&Error{File: f.name, Line: 1 + bytes.Count(body[:firstInvalidUTF8(body)], []byte("\n")), Err: errInvalidUTF8, Warning: true})
+	}
+	f.items(body, spans, 1)
+	return f.stats
+}
+
 func (f *file) readDecoded(br *bufio.Reader) {
 	peek, _ := br.Peek(8 << 10)
 	if bytes.IndexByte(peek, 0) >= 0 {

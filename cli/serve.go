@@ -191,7 +191,7 @@ func runServe(s Streams, cfg serve.Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if !cfg.Insecure {
-		tlsCfg, err := serve.TLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.ClientCA, cfg.TokenFile == "")
+		tlsCfg, err := serve.TLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.ClientCA)
 		if err != nil {
 			return usageErr("TLS: %v", err)
 		}

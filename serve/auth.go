@@ -100,8 +100,11 @@ func (t *FileToken) Equal(s string) bool {
 
 // TLSConfig builds the server's TLS configuration: the certificate is read
 // again when its files change; with clientCA, client certificates signed
-// by it are verified (and required unless a token also authenticates).
-func TLSConfig(certFile, keyFile, clientCA string, requireCert bool) (*tls.Config, error) {
+// by it are verified when given. The handshake does not require one, so
+// the kubelet's probes and Prometheus reach /healthz, /readyz and
+// /metrics; the intake paths refuse a request without a verified
+// certificate or the token (Auth).
+func TLSConfig(certFile, keyFile, clientCA string) (*tls.Config, error) {
 	cr := &certReloader{cert: certFile, key: keyFile}
 	if _, err := cr.get(); err != nil {
 		return nil, err
@@ -123,9 +126,6 @@ func TLSConfig(certFile, keyFile, clientCA string, requireCert bool) (*tls.Confi
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.VerifyClientCertIfGiven
-		if requireCert {
-			cfg.ClientAuth = tls.RequireAndVerifyClientCert
-		}
 	}
 	return cfg, nil
 }

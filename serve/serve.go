@@ -171,7 +171,7 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, start, http.StatusServiceUnavailable, "intake queue full, retry later")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.limits.MaxBodyBytes))
+	body, err := readBody(w, r, s.limits.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -202,6 +202,18 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, start, http.StatusOK, map[string]any{"events": res.events, "alerts": res.alerts})
 }
 
+// readBody reads the body whole, at most max bytes, into a buffer sized
+// from Content-Length when the client sent one.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	size := int64(64 << 10)
+	if r.ContentLength > 0 {
+		size = min(r.ContentLength, max) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
+	return buf.Bytes(), err
+}
+
 type result struct {
 	events, alerts int
 	problems       []string
@@ -223,7 +235,7 @@ func (s *Server) process(ctx context.Context, body []byte) (result, error) {
 	})
 	an := scan.NewAnalyzer(scan.EngineStrict, s.strict)
 	sessions := alert.NewSessions()
-	st := reader.Read("request", bytes.NewReader(body), func(rec *auditlog.Record) {
+	st := reader.ReadBytes("request", body, func(rec *auditlog.Record) {
 		if detect.IsPodExec(&rec.Event) {
 			s.metrics.execEvents.Inc()
 		}

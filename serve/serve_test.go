@@ -103,7 +103,7 @@ func startServer(t *testing.T, limits Limits, opts ...Option) *testServer {
 	reg := prometheus.NewRegistry()
 	srv := New(st, detect.NewStrict(), Auth{MTLS: true, Token: tok}, reg, append([]Option{WithLimits(limits), WithSinks("file"),
 		WithBusy(func(err error) bool { return err == store.ErrOutboxFull })}, opts...)...)
-	tlsCfg, err := TLSConfig(p.certFile, p.keyFile, p.caFile, false)
+	tlsCfg, err := TLSConfig(p.certFile, p.keyFile, p.caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
