@@ -183,7 +183,7 @@ func runServe(s Streams, cfg serve.Config) error {
 		serve.WithBusy(func(err error) bool { return errors.Is(err, store.ErrOutboxFull) }))
 	hs := &http.Server{
 		Handler:           srv.Handler(reg),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout.Duration),
 		ReadTimeout:       cfg.ReadTimeout.Duration,
 		WriteTimeout:      cfg.ReadTimeout.Duration + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,

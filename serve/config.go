@@ -120,6 +120,9 @@ func (c Config) Validate() error {
 	if _, err := exception.New(c.Exceptions); err != nil {
 		errs = append(errs, err)
 	}
+	if c.ReadTimeout.Duration <= 0 {
+		errs = append(errs, errors.New("readTimeout must be positive: slow clients would hold connections forever"))
+	}
 	if c.MaxOutbox <= 0 {
 		errs = append(errs, errors.New("maxOutbox must be positive"))
 	}
