@@ -30,7 +30,7 @@ func newServeCommand(s Streams) *cobra.Command {
 	flagCfg := serve.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Receive the API server's audit webhook and alert in real time (work in progress)",
+		Short: "Receive the API server's audit webhook and alert in real time",
 		Long: `Serve receives the Kubernetes API server's audit webhook (an EventList a
 batch) on POST /audit/v1 (and /k8s-audit, Falco's path), runs the strict
 engine, and stores one alert per exec session in an embedded SQLite database
@@ -42,12 +42,20 @@ no authentication) is for local tests only.
 
 Replies: 200 once the batch's alerts are stored; 400 malformed body; 401/403
 failed authentication; 413 body over the limit; 415 not JSON; 503 with
-Retry-After when the intake queue is full.
+Retry-After when the intake queue or the outbox is full.
 
-/healthz, /readyz and /metrics (Prometheus) are served on the same port.`,
+Alerts are delivered at least once to the sinks (--sink, or sinks: in the
+config): ndjson to stdout or a file, a webhook (HMAC-signed with
+--sink-secret-file) and Slack; a sink that is down gets everything when it is
+back. Exceptions (--exceptions, or exceptions: in the config) mark the
+sessions they match as suppressed: stored and counted, not delivered.
+
+/healthz, /readyz and /metrics (Prometheus) are served on the same port.
+SIGTERM drains the requests in flight and stops.`,
 		Example: `  imdsguard serve --tls-cert tls.crt --tls-key tls.key --client-ca ca.pem --store /var/lib/imdsguard/alerts.db
   imdsguard serve --config /etc/imdsguard/serve.yaml --check-config
-  imdsguard serve --insecure --listen 127.0.0.1:8080 --store /tmp/alerts.db`,
+  imdsguard serve --insecure --listen 127.0.0.1:8080 --store /tmp/alerts.db --sink ndjson:-
+  imdsguard serve --config serve.yaml --sink siem=webhook:https://siem.example/hook --sink-secret-file hmac.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := serve.DefaultConfig()
