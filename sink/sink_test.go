@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/imdsguard/imdsguard/alert"
 )
@@ -309,4 +310,30 @@ func TestParseFlagAndValidate(t *testing.T) {
 	if s, err := Build(Config{Name: "chat", Type: "slack", URLFile: urlFile}, io.Discard, ""); err != nil || s.Name() != "chat" {
 		t.Errorf("slack from a URL file: %v", err)
 	}
+}
+
+// Whatever the attacker writes, Slack text holds no control sequence or
+// raw control character, stays valid UTF-8 and within its limit.
+func FuzzSlackEscape(f *testing.F) {
+	f.Add("curl http://169.254.169.254/ <!channel> &amp; \x1b[2J \u202e", 40)
+	f.Add(strings.Repeat("&", 100), 7)
+	f.Add("\xff\xfe<", 3)
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		limit = 8 + int(uint(limit)%4000)
+		out := slackEscape(s, limit)
+		if len(out) > limit {
+			t.Fatalf("%d bytes over a limit of %d", len(out), limit)
+		}
+		if !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8: %q", out)
+		}
+		for _, r := range out {
+			if r == '<' || r == '>' || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u202e' {
+				t.Fatalf("unescaped %U in %q", r, out)
+			}
+		}
+		if i := strings.LastIndexByte(out, '&'); i >= 0 && !strings.Contains(out[i:], ";") {
+			t.Fatalf("half an entity: %q", out[i:])
+		}
+	})
 }
