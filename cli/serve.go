@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/imdsguard/imdsguard/exception"
 	"github.com/imdsguard/imdsguard/serve"
 	"github.com/imdsguard/imdsguard/sink"
 	"github.com/imdsguard/imdsguard/store"
@@ -149,9 +148,9 @@ func runServe(s Streams, cfg serve.Config) error {
 	if err != nil {
 		return err
 	}
-	excs, err := serveExceptions(cfg)
+	excs, err := cfg.ExceptionSet()
 	if err != nil {
-		return err
+		return usageErr("%v", err)
 	}
 	for _, e := range excs.Expired() {
 		log.Warn("exception expired, no longer applies", "exception", e.Name, "expires", e.Expires)
@@ -159,13 +158,9 @@ func runServe(s Streams, cfg serve.Config) error {
 	for _, w := range excs.Warnings() {
 		log.Warn("weak exception", "warning", w)
 	}
-	var sinks []sink.Sink
-	for _, c := range cfg.Sinks {
-		sk, err := sink.Build(c, s.Out, "imdsguard/"+Version)
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		sinks = append(sinks, sk)
+	sinks, err := cfg.BuildSinks(s.Out, "imdsguard/"+Version)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	st, err := store.Open(cfg.Store, store.WithMaxOutbox(cfg.MaxOutbox))
 	if err != nil {
@@ -238,24 +233,6 @@ func runServe(s Streams, cfg serve.Config) error {
 	// outbox for the next start.
 	delivery.Drain(5 * time.Second)
 	return err
-}
-
-// serveExceptions compiles the config's exceptions and its file's as one
-// list (names unique across both).
-func serveExceptions(cfg serve.Config) (*exception.Set, error) {
-	list := cfg.Exceptions
-	if cfg.ExceptionsFile != "" {
-		if _, err := exception.Load(cfg.ExceptionsFile); err != nil {
-			return nil, usageErr("exceptionsFile: %v", err)
-		}
-		fromFile, _ := exception.ReadFile(cfg.ExceptionsFile)
-		list = append(slices.Clip(list), fromFile...)
-	}
-	set, err := exception.New(list)
-	if err != nil {
-		return nil, usageErr("exceptions (inline and exceptionsFile together): %v", err)
-	}
-	return set, nil
 }
 
 // warnOrphans logs deliveries owed to sinks no longer configured: they

@@ -3,7 +3,9 @@ package serve
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -106,18 +108,17 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	for _, f := range [][2]string{{"endpoints", c.Endpoints}, {"exceptionsFile", c.ExceptionsFile}} {
-		if f[1] == "" {
-			continue
-		}
-		if _, err := os.Stat(f[1]); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %v", f[0], err))
+	if c.Endpoints != "" {
+		if _, err := os.Stat(c.Endpoints); err != nil {
+			errs = append(errs, fmt.Errorf("endpoints: %v", err))
 		}
 	}
-	if err := sink.Validate(c.Sinks); err != nil {
+	// Built as the server builds them, so a key too short or an
+	// exceptions file that does not compile fails the check too.
+	if _, err := c.BuildSinks(io.Discard, ""); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := exception.New(c.Exceptions); err != nil {
+	if _, err := c.ExceptionSet(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.ReadTimeout.Duration <= 0 {
@@ -133,4 +134,40 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("maxInFlight must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// BuildSinks makes the configured sinks; stdout is where "ndjson -" writes.
+func (c Config) BuildSinks(stdout io.Writer, userAgent string) ([]sink.Sink, error) {
+	if err := sink.Validate(c.Sinks); err != nil {
+		return nil, err
+	}
+	var sinks []sink.Sink
+	for _, sc := range c.Sinks {
+		s, err := sink.Build(sc, stdout, userAgent)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
+	return sinks, nil
+}
+
+// ExceptionSet compiles the inline exceptions and those of
+// ExceptionsFile as one list, so names are unique across both.
+func (c Config) ExceptionSet() (*exception.Set, error) {
+	list := c.Exceptions
+	where := "exceptions"
+	if c.ExceptionsFile != "" {
+		fromFile, err := exception.ReadFile(c.ExceptionsFile)
+		if err != nil {
+			return nil, fmt.Errorf("exceptionsFile: %w", err)
+		}
+		list = append(slices.Clip(list), fromFile...)
+		where = fmt.Sprintf("exceptions (the %d inline, then those of %s)", len(c.Exceptions), c.ExceptionsFile)
+	}
+	set, err := exception.New(list)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return set, nil
 }

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/imdsguard/imdsguard/exception"
+	"github.com/imdsguard/imdsguard/sink"
 )
 
 // The configuration shipped in deploy/kubernetes.yaml loads strictly and
@@ -68,4 +71,29 @@ func errorText(err error) string {
 		return b.String()
 	}
 	return err.Error()
+}
+
+// Validate builds sinks and exceptions as the server will, so what only
+// fails when read (a short HMAC key, an exceptions file that does not
+// compile, a name used in both places) fails the check.
+func TestValidateReadsSinkAndExceptionFiles(t *testing.T) {
+	dir := t.TempDir()
+	key, excs := filepath.Join(dir, "hmac.key"), filepath.Join(dir, "exceptions.yaml")
+	os.WriteFile(key, []byte("short"), 0o600)
+	os.WriteFile(excs, []byte("exceptions:\n- name: lab\n  reason: r\n  namespaces: [lab]\n- name: broken\n  users: [a]\n"), 0o600)
+	c := DefaultConfig()
+	c.Insecure = true
+	c.Sinks = []sink.Config{{Name: "siem", Type: "webhook", URL: "https://siem.example/hook", SecretFile: key}}
+	c.Exceptions = []exception.Exception{{Name: "lab", Reason: "r", Users: []string{"b"}}}
+	c.ExceptionsFile = excs
+	err := c.Validate()
+	for _, want := range []string{
+		"secretFile: the HMAC key is 5 bytes",
+		"exceptions (the 1 inline, then those of " + excs + "): exceptions[1] (lab): name: used twice",
+		"exceptions[2] (broken): reason: required",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v\nwant %q", err, want)
+		}
+	}
 }
