@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imdsguard/imdsguard/alert"
 	"github.com/imdsguard/imdsguard/report"
 	"github.com/imdsguard/imdsguard/store"
 )
@@ -37,6 +38,28 @@ func newAlertsCommand(s Streams) *cobra.Command {
 		}
 		return report.New(fm, s.Out, report.Options{})
 	}
+	// printAlerts writes the alerts get reads from the store.
+	printAlerts := func(get func(*store.Store) ([]*alert.Alert, error)) error {
+		h, err := out()
+		if err != nil {
+			return err
+		}
+		st, err := openExisting(dbPath)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		as, err := get(st)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if err := h.Alert(a); err != nil {
+				return err
+			}
+		}
+		return h.Flush()
+	}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List alerts, filtered",
@@ -57,25 +80,9 @@ func newAlertsCommand(s Streams) *cobra.Command {
 			default:
 				return usageErr("--suppressed: want all, only or none, not %q", suppressed)
 			}
-			h, err := out()
-			if err != nil {
-				return err
-			}
-			st, err := openExisting(dbPath)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			as, err := st.List(context.Background(), f)
-			if err != nil {
-				return err
-			}
-			for _, a := range as {
-				if err := h.Alert(a); err != nil {
-					return err
-				}
-			}
-			return h.Flush()
+			return printAlerts(func(st *store.Store) ([]*alert.Alert, error) {
+				return st.List(context.Background(), f)
+			})
 		},
 	}
 	lf := list.Flags()
@@ -93,26 +100,13 @@ func newAlertsCommand(s Streams) *cobra.Command {
 		Short: "Show one alert",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := out()
-			if err != nil {
-				return err
-			}
-			st, err := openExisting(dbPath)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			a, err := st.Get(context.Background(), args[0])
-			if errors.Is(err, store.ErrNotFound) {
-				return &exitError{code: ExitUsage, err: err}
-			}
-			if err != nil {
-				return err
-			}
-			if err := h.Alert(a); err != nil {
-				return err
-			}
-			return h.Flush()
+			return printAlerts(func(st *store.Store) ([]*alert.Alert, error) {
+				a, err := st.Get(context.Background(), args[0])
+				if errors.Is(err, store.ErrNotFound) {
+					return nil, &exitError{code: ExitUsage, err: err}
+				}
+				return []*alert.Alert{a}, err
+			})
 		},
 	}
 	cmd.AddCommand(list, show)
